@@ -1,0 +1,512 @@
+//! [`ir::Program`](crate::ir::Program) → Rust tokens: one struct per network, with
+//! its constructor, `predict`, and an `impl ::axonal::Model` whose forward and
+//! backward passes are written out layer by layer.
+//!
+//! Each layer kind's code lives in one place: [`layer_type`] (its field type),
+//! [`layer_new`] (its constructor). The rest is the same for every layer: forward
+//! calls `forward(input, mode)`, backward calls `backward(input, grad, need_input_grad)`
+//! in reverse. Generated code names the runtime only by absolute path (`::axonal::…`).
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::quote;
+
+use crate::ir::{Activation, Init, Layer, LayerKind, LossKind, Network, Program, Visibility};
+
+/// Generates the code of every network of a program.
+pub fn generate(program: &Program) -> TokenStream {
+    program.networks.iter().map(network).collect()
+}
+
+/// Formats generated tokens as Rust source text.
+pub fn format(tokens: TokenStream) -> String {
+    match syn::parse2::<syn::File>(tokens.clone()) {
+        Ok(file) => prettyplease::unparse(&file),
+        // Unreachable for code we generate; keep the raw text rather than lose it.
+        Err(_) => tokens.to_string(),
+    }
+}
+
+fn ident(name: &str) -> Ident {
+    Ident::new(name, Span::call_site())
+}
+
+/// An integer literal without a type suffix: `784`, not `784usize`.
+fn int(n: usize) -> Literal {
+    Literal::usize_unsuffixed(n)
+}
+
+/// A float literal that survives the round trip through text, sign included.
+fn float(v: f64) -> TokenStream {
+    let lit = Literal::f64_unsuffixed(v.abs());
+    if v.is_sign_negative() && v != 0.0 {
+        quote!(-#lit)
+    } else {
+        quote!(#lit)
+    }
+}
+
+/// A raw string literal, so multi-line text reads as itself in generated code.
+fn raw_string(text: &str) -> Literal {
+    let mut hashes = String::from("#");
+    while text.contains(&format!("\"{hashes}")) {
+        hashes.push('#');
+    }
+    format!("r{hashes}\"{text}\"{hashes}")
+        .parse()
+        .unwrap_or_else(|_| Literal::string(text))
+}
+
+fn network(net: &Network) -> TokenStream {
+    let name = ident(&net.name);
+    let vis = match net.vis {
+        Visibility::Private => quote!(),
+        Visibility::Pub => quote!(pub),
+        Visibility::PubCrate => quote!(pub(crate)),
+    };
+    let docs = if net.docs.is_empty() {
+        let line = format!(" The network `{}`, compiled by axonal.", net.name);
+        quote!(#[doc = #line])
+    } else {
+        let lines = &net.docs;
+        quote!(#(#[doc = #lines])*)
+    };
+    let (input, output, params) = (int(net.input), int(net.output()), int(net.params()));
+    let summary = raw_string(&summary(net));
+    let fields = net.layers.iter().map(|layer| {
+        let field = ident(&layer.field);
+        let ty = layer_type(layer);
+        let doc = layer_doc(layer);
+        quote! { #(#[doc = #doc])* pub #field: #ty, }
+    });
+    let inits = net.layers.iter().map(|layer| {
+        let field = ident(&layer.field);
+        let new = layer_new(layer);
+        quote! { #field: #new, }
+    });
+    let (loss_field, loss_init) = match &net.loss {
+        Some(loss) => {
+            let field = ident(&loss.field);
+            let function = loss_fn(loss.kind);
+            let doc = format!(" The loss: `{}`.", loss_name(loss.kind));
+            (
+                quote! { #[doc = #doc] pub #field: ::axonal::loss::Loss<F, #function, #output>, },
+                quote! { #field: ::axonal::loss::Loss::new(#function), },
+            )
+        }
+        None => (quote!(), quote!()),
+    };
+    let model_impl = model_impl(net);
+    quote! {
+        #docs
+        #[derive(Clone, Debug)]
+        #vis struct #name<F: ::axonal::Float = f32> {
+            #(#fields)*
+            #loss_field
+        }
+
+        impl<F: ::axonal::Float> #name<F> {
+            /// Width of one input sample.
+            pub const INPUT: usize = #input;
+            /// Width of one output sample.
+            pub const OUTPUT: usize = #output;
+            /// Number of trainable parameters.
+            pub const PARAMS: usize = #params;
+
+            /// A network with parameters drawn from the initializers of its source.
+            pub fn new<R: ::axonal::rand::Rng + ?Sized>(rng: &mut R) -> Self {
+                Self {
+                    #(#inits)*
+                    #loss_init
+                }
+            }
+
+            /// A network initialized from a seeded random generator: same seed, same network.
+            pub fn seeded(seed: u64) -> Self {
+                Self::new(&mut ::axonal::seeded_rng(seed))
+            }
+
+            /// A table of the layers, their output shapes and parameter counts.
+            pub fn summary() -> &'static str {
+                #summary
+            }
+        }
+
+        #model_impl
+    }
+}
+
+fn model_impl(net: &Network) -> TokenStream {
+    let name = ident(&net.name);
+    let name_str = &net.name;
+    let fields: Vec<Ident> = net.layers.iter().map(|l| ident(&l.field)).collect();
+    let first = &fields[0];
+    let last = &fields[fields.len() - 1];
+
+    // forward: each layer reads the previous layer's output.
+    let forward = fields.iter().enumerate().map(|(i, f)| {
+        let input = if i == 0 {
+            quote!(x)
+        } else {
+            let prev = &fields[i - 1];
+            quote!(self.#prev.output())
+        };
+        quote! { self.#f.forward(#input, mode); }
+    });
+
+    // predict: the same chain, eval mode, with owned intermediates.
+    let predict = fields.iter().enumerate().map(|(i, f)| {
+        let input = if i == 0 {
+            quote!(x)
+        } else {
+            let prev = &fields[i - 1];
+            quote!(#prev.view())
+        };
+        quote! { let #f = self.#f.predict(#input); }
+    });
+    let predict_out = match &net.loss {
+        Some(loss) => {
+            let l = ident(&loss.field);
+            quote!(self.#l.link(#last))
+        }
+        None => quote!(#last),
+    };
+
+    // backward: the same chain in reverse; each layer gets the gradient of the one after it.
+    let backward = fields.iter().enumerate().rev().map(|(i, f)| {
+        let input = if i == 0 {
+            quote!(x)
+        } else {
+            let prev = &fields[i - 1];
+            quote!(self.#prev.output())
+        };
+        let grad = if i + 1 == fields.len() {
+            quote!(grad)
+        } else {
+            let next = &fields[i + 1];
+            quote!(self.#next.grad_input())
+        };
+        let need_input_grad = if i == 0 {
+            quote!(input_grad)
+        } else {
+            quote!(true)
+        };
+        quote! { self.#f.backward(#input, #grad, #need_input_grad); }
+    });
+
+    let visits = net.layers.iter().filter(|l| l.params() > 0).map(|l| {
+        let f = ident(&l.field);
+        let key = &l.field;
+        quote! { self.#f.visit_params(#key, f); }
+    });
+
+    let (loss_fn, seed_grad) = match &net.loss {
+        Some(loss) => {
+            let l = ident(&loss.field);
+            (
+                quote! { self.#l.forward(self.#last.output(), targets) },
+                quote! { None => self.#l.grad_input(), },
+            )
+        }
+        None => (
+            quote! {
+                let _ = targets;
+                Err(::axonal::Error::NoLoss { network: #name_str })
+            },
+            quote! { None => return Err(::axonal::Error::NoLoss { network: #name_str }), },
+        ),
+    };
+
+    quote! {
+        impl<F: ::axonal::Float> ::axonal::Model<F> for #name<F> {
+            fn name(&self) -> &'static str {
+                #name_str
+            }
+
+            fn input_width(&self) -> usize {
+                Self::INPUT
+            }
+
+            fn output_width(&self) -> usize {
+                Self::OUTPUT
+            }
+
+            fn forward(
+                &mut self,
+                x: ::axonal::ndarray::ArrayView2<'_, F>,
+                mode: ::axonal::Mode,
+            ) -> ::axonal::Result<::axonal::ndarray::ArrayView2<'_, F>> {
+                ::axonal::model::check_input(#name_str, &x, Self::INPUT)?;
+                #(#forward)*
+                Ok(self.#last.output())
+            }
+
+            fn output(&self) -> ::axonal::ndarray::ArrayView2<'_, F> {
+                self.#last.output()
+            }
+
+            fn loss(&mut self, targets: ::axonal::TargetsView<'_, F>) -> ::axonal::Result<F> {
+                #loss_fn
+            }
+
+            fn backward_with(
+                &mut self,
+                x: ::axonal::ndarray::ArrayView2<'_, F>,
+                grad_output: Option<::axonal::ndarray::ArrayView2<'_, F>>,
+                input_grad: bool,
+            ) -> ::axonal::Result<()> {
+                ::axonal::model::check_backward(#name_str, &x, grad_output.as_ref(), self.#last.output().dim())?;
+                let grad = match grad_output {
+                    Some(grad) => grad,
+                    #seed_grad
+                };
+                #(#backward)*
+                Ok(())
+            }
+
+            fn input_grad(&self) -> ::axonal::ndarray::ArrayView2<'_, F> {
+                self.#first.grad_input()
+            }
+
+            fn visit_params(&mut self, f: &mut dyn FnMut(::axonal::Param<'_, F>)) {
+                #(#visits)*
+            }
+
+            fn predict(
+                &self,
+                x: ::axonal::ndarray::ArrayView2<'_, F>,
+            ) -> ::axonal::Result<::axonal::ndarray::Array2<F>> {
+                ::axonal::model::check_input(#name_str, &x, Self::INPUT)?;
+                #(#predict)*
+                Ok(#predict_out)
+            }
+        }
+    }
+}
+
+/// The runtime type of a layer's field.
+fn layer_type(layer: &Layer) -> TokenStream {
+    let (i, o) = (int(layer.input), int(layer.output));
+    match &layer.kind {
+        LayerKind::Dense { activation, .. } => match activation {
+            Activation::Identity => quote!(::axonal::layers::Dense<F, #i, #o>),
+            a => {
+                let a = activation_type(*a);
+                quote!(::axonal::layers::Dense<F, #i, #o, #a>)
+            }
+        },
+        LayerKind::Activation(a) => {
+            let a = activation_type(*a);
+            quote!(::axonal::layers::Activation<F, #a, #o>)
+        }
+    }
+}
+
+/// The expression that builds a layer in `new`.
+fn layer_new(layer: &Layer) -> TokenStream {
+    match &layer.kind {
+        LayerKind::Dense {
+            activation,
+            weight_init,
+            bias_init,
+        } => {
+            let a = activation_type(*activation);
+            let w = init(weight_init);
+            let b = init(bias_init);
+            quote!(::axonal::layers::Dense::new(#a, #w, #b, rng))
+        }
+        LayerKind::Activation(a) => {
+            let a = activation_type(*a);
+            quote!(::axonal::layers::Activation::new(#a))
+        }
+    }
+}
+
+fn activation_type(a: Activation) -> TokenStream {
+    match a {
+        Activation::Identity => quote!(::axonal::activation::Identity),
+        Activation::Step => quote!(::axonal::activation::Step),
+        Activation::Sigmoid => quote!(::axonal::activation::Sigmoid),
+        Activation::Tanh => quote!(::axonal::activation::Tanh),
+        Activation::Relu => quote!(::axonal::activation::Relu),
+        Activation::Softmax => quote!(::axonal::activation::Softmax),
+    }
+}
+
+/// The activation's name in the language.
+pub fn activation_name(a: Activation) -> &'static str {
+    match a {
+        Activation::Identity => "identity",
+        Activation::Step => "step",
+        Activation::Sigmoid => "sigmoid",
+        Activation::Tanh => "tanh",
+        Activation::Relu => "relu",
+        Activation::Softmax => "softmax",
+    }
+}
+
+fn init(init: &Init) -> TokenStream {
+    let path = quote!(::axonal::init::Init);
+    match init {
+        Init::Zeros => quote!(#path::Zeros),
+        Init::Ones => quote!(#path::Ones),
+        Init::Constant(v) => {
+            let v = float(*v);
+            quote!(#path::Constant(#v))
+        }
+        Init::Normal { mean, std } => {
+            let (mean, std) = (float(*mean), float(*std));
+            quote!(#path::Normal { mean: #mean, std: #std })
+        }
+        Init::Uniform { low, high } => {
+            let (low, high) = (float(*low), float(*high));
+            quote!(#path::Uniform { low: #low, high: #high })
+        }
+        Init::XavierNormal => quote!(#path::XavierNormal),
+        Init::XavierUniform => quote!(#path::XavierUniform),
+        Init::HeNormal => quote!(#path::HeNormal),
+        Init::HeUniform => quote!(#path::HeUniform),
+        Init::LecunNormal => quote!(#path::LecunNormal),
+        Init::LecunUniform => quote!(#path::LecunUniform),
+        Init::Values(values) => {
+            let values = values.iter().map(|v| float(*v));
+            quote!(#path::Values(&[#(#values),*]))
+        }
+    }
+}
+
+fn loss_fn(kind: LossKind) -> TokenStream {
+    match kind {
+        LossKind::SoftmaxCe => quote!(::axonal::loss::SoftmaxCrossEntropy),
+        LossKind::Mse => quote!(::axonal::loss::Mse),
+    }
+}
+
+/// The loss's name in the language.
+pub fn loss_name(kind: LossKind) -> &'static str {
+    match kind {
+        LossKind::SoftmaxCe => "softmax_ce",
+        LossKind::Mse => "mse",
+    }
+}
+
+/// The layer as a statement of the language: `dense 784->128 relu`.
+pub fn describe(layer: &Layer) -> String {
+    match &layer.kind {
+        LayerKind::Dense { activation, .. } => {
+            let act = match activation {
+                Activation::Identity => String::new(),
+                a => format!(" {}", activation_name(*a)),
+            };
+            format!("dense {}->{}{act}", layer.input, layer.output)
+        }
+        LayerKind::Activation(a) => activation_name(*a).to_string(),
+    }
+}
+
+/// The field's doc comment: the source's docs, or the statement it came from.
+fn layer_doc(layer: &Layer) -> Vec<String> {
+    if layer.docs.is_empty() {
+        vec![format!(" `{}`", describe(layer))]
+    } else {
+        layer.docs.clone()
+    }
+}
+
+/// A Keras-style table of the network, computed once at compile time.
+fn summary(net: &Network) -> String {
+    let rows: Vec<[String; 4]> = net
+        .layers
+        .iter()
+        .map(|l| {
+            [
+                l.field.clone(),
+                describe(l),
+                format!("[batch, {}]", l.output),
+                l.params().to_string(),
+            ]
+        })
+        .collect();
+    let header = ["layer", "kind", "output", "params"];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let line = |cells: [&str; 4]| {
+        format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}\n",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
+        )
+    };
+    let rule = "-".repeat(widths.iter().sum::<usize>() + 6) + "\n";
+    let mut out = format!("{} (input [batch, {}])\n", net.name, net.input);
+    out += &line(header);
+    out += &rule;
+    for row in &rows {
+        out += &line([&row[0], &row[1], &row[2], &row[3]]);
+    }
+    out += &rule;
+    if let Some(loss) = &net.loss {
+        out += &format!("loss: {}\n", loss_name(loss.kind));
+    }
+    out += &format!("trainable params: {}\n", net.params());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn emit(src: &str) -> String {
+        crate::emit(src).unwrap_or_else(|d| panic!("{d:#?}"))
+    }
+
+    #[test]
+    fn dense_with_activation_is_one_field() {
+        let code = emit("N { dense 2->3 relu; dense 1; mse }");
+        insta::assert_snapshot!(code.lines().filter(|l| l.contains("pub dense")).collect::<Vec<_>>().join("\n"), @r"
+        pub dense0: ::axonal::layers::Dense<F, 2, 3, ::axonal::activation::Relu>,
+        pub dense1: ::axonal::layers::Dense<F, 3, 1>,
+        ");
+    }
+
+    #[test]
+    fn fixed_weights_keep_their_sign() {
+        let code = emit("G { dense 2->1 step weights=[0.5, -0.5] bias=-0.7 }");
+        assert!(code.contains("Init::Values(&[0.5, -0.5])"), "{code}");
+        assert!(code.contains("Init::Constant(-0.7)"), "{code}");
+    }
+
+    #[test]
+    fn backward_runs_in_reverse_and_skips_nothing() {
+        let code = emit("N { input 4; dense 3 tanh; sigmoid; dense 2; softmax_ce }");
+        let calls: Vec<&str> = code
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.contains(".backward("))
+            .collect();
+        insta::assert_snapshot!(calls.join("\n"), @r"
+        self.dense2.backward(self.sigmoid1.output(), grad, true);
+        self.sigmoid1.backward(self.dense0.output(), self.dense2.grad_input(), true);
+        self.dense0.backward(x, self.sigmoid1.grad_input(), input_grad);
+        ");
+    }
+
+    #[test]
+    fn summary_counts_parameters() {
+        let program =
+            crate::check_source("M { dense 784->128 relu; dense 10; softmax_ce }").unwrap();
+        let table = summary(&program.networks[0]);
+        assert!(table.contains("100480"), "{table}");
+        assert!(table.contains("1290"), "{table}");
+        assert!(table.contains("trainable params: 101770"), "{table}");
+    }
+}

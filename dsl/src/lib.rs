@@ -1,0 +1,50 @@
+//! axonal-dsl: the compiler of the axonal language.
+//!
+//! Text goes one way: [`parse`] turns it into an [`ast`], [`check`] resolves names and
+//! infers every width into an [`ir::Program`] (or reports every mistake as a
+//! [`Diagnostic`]), and [`codegen`] turns the program into Rust tokens. The
+//! `network!` macro ([`tokens`]), build scripts ([`build`]) and the `axc` CLI are
+//! three front doors onto [`compile`]; none has logic of its own.
+
+pub mod ast;
+pub mod build;
+pub mod check;
+pub mod codegen;
+pub mod diagnostic;
+pub mod ir;
+pub mod parse;
+pub mod tokens;
+pub mod vocab;
+
+pub use diagnostic::{Code, Diagnostic};
+
+/// Parses and checks a source, returning its resolved networks or every mistake in it.
+pub fn check_source(source: &str) -> Result<ir::Program, Vec<Diagnostic>> {
+    let file = parse::parse(source).map_err(|d| vec![d])?;
+    check::check(&file)
+}
+
+/// Compiles a source to Rust tokens: one struct and its impls per network.
+pub fn compile(source: &str) -> Result<proc_macro2::TokenStream, Vec<Diagnostic>> {
+    let program = check_source(source)?;
+    Ok(codegen::generate(&program))
+}
+
+/// Compiles a source to formatted Rust source text, as `build.rs` and `axc emit` write it.
+pub fn emit(source: &str) -> Result<String, Vec<Diagnostic>> {
+    let tokens = compile(source)?;
+    Ok(codegen::format(tokens))
+}
+
+/// Expands the body of a `network! { … }` macro: the generated code, or one
+/// `compile_error!` per mistake, placed at the offending token.
+pub fn expand_macro(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    let source = tokens::MacroSource::new(input);
+    match compile(&source.text) {
+        Ok(tokens) => tokens,
+        Err(diags) => diags
+            .iter()
+            .map(|d| d.to_compile_error(source.span_of(&d.primary.span)))
+            .collect(),
+    }
+}

@@ -1,0 +1,25 @@
+//! The example networks of axonal, compiled from `models/*.nn` by this crate's
+//! `build.rs` exactly as a user's crate would compile its own. Each module holds
+//! the networks of one `.nn` file; the binaries in `src/bin/` run them.
+
+/// Perceptron logic gates with fixed weights (`models/gates.nn`).
+pub mod gates {
+    include!(concat!(env!("OUT_DIR"), "/gates.rs"));
+}
+
+/// A small MLP that learns XOR (`models/xor.nn`).
+pub mod xor {
+    include!(concat!(env!("OUT_DIR"), "/xor.rs"));
+}
+
+/// The computational graph f = w·x + b (`models/backprop.nn`).
+pub mod backprop {
+    include!(concat!(env!("OUT_DIR"), "/backprop.rs"));
+}
+
+/// A classifier for three interleaved spirals (`models/spiral.nn`).
+pub mod spiral {
+    include!(concat!(env!("OUT_DIR"), "/spiral.rs"));
+}
+
+pub mod data;
