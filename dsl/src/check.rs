@@ -64,6 +64,8 @@ struct NetworkChecker<'d> {
     fields: Vec<(String, Span)>,
     /// Whether a "loss must be last" error was already given for this network.
     loss_not_last_reported: bool,
+    /// Whether an "unknown input width" error was already given (later ones would repeat it).
+    width_unknown_reported: bool,
     failed: bool,
 }
 
@@ -76,6 +78,7 @@ impl<'d> NetworkChecker<'d> {
             loss: None,
             fields: Vec::new(),
             loss_not_last_reported: false,
+            width_unknown_reported: false,
             failed: false,
         }
     }
@@ -304,7 +307,8 @@ impl<'d> NetworkChecker<'d> {
 
     /// The width flowing into a layer, or an error at `at` saying it cannot be known.
     fn incoming(&mut self, at: &Ident) -> Option<Width> {
-        if self.width.is_none() {
+        if self.width.is_none() && !self.width_unknown_reported {
+            self.width_unknown_reported = true;
             self.error(
                 Diagnostic::new(
                     Code::UnknownInputWidth,
@@ -373,7 +377,19 @@ impl<'d> NetworkChecker<'d> {
                 }
                 declared
             }
-            None => self.incoming(&s.keyword)?.value,
+            None => match self.incoming(&s.keyword) {
+                Some(incoming) => incoming.value,
+                None => {
+                    // The output width is still known: later layers can be checked against it.
+                    if let Some(value) = output {
+                        self.width = Some(Width {
+                            value,
+                            span: to.span.clone(),
+                        });
+                    }
+                    return None;
+                }
+            },
         };
         Some((input, output?, to.span.clone()))
     }
@@ -441,7 +457,11 @@ impl<'d> NetworkChecker<'d> {
                 );
             }
             if let Some(values) = self.number_list(a, input * output, || {
-                format!("{output} outputs × {input} inputs, one row per output")
+                format!(
+                    "{output} output{} × {input} input{}, one row per output",
+                    plural(output),
+                    plural(input)
+                )
             }) {
                 weight_init = Init::Values(values);
             }
@@ -887,6 +907,15 @@ pub fn default_init(activation: Activation) -> Init {
     match activation {
         Activation::Relu => Init::HeNormal,
         _ => Init::XavierNormal,
+    }
+}
+
+/// "s" unless `n` is one.
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
     }
 }
 

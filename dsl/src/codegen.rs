@@ -256,7 +256,7 @@ fn model_impl(net: &Network) -> TokenStream {
             ) -> ::axonal::Result<()> {
                 ::axonal::model::check_backward(#name_str, &x, grad_output.as_ref(), self.#last.output().dim())?;
                 let grad = match grad_output {
-                    Some(grad) => grad,
+                    Some(grad) => grad.reborrow(),
                     #seed_grad
                 };
                 #(#backward)*

@@ -131,7 +131,9 @@ impl Writer {
             Delimiter::Brace => ("{", "}"),
             Delimiter::None => return self.stream(group.stream()),
         };
-        self.push(open, group.span_open());
+        // A diagnostic that starts at the opening delimiter is about the whole
+        // list or call (`weights=[…]`): underline all of it.
+        self.push(open, group.span());
         self.stream(group.stream());
         self.push(close, group.span_close());
     }

@@ -53,9 +53,16 @@ const TOKENS: &[&str] = &[
 ];
 
 fn compile_never_panics(source: &str) {
-    // Both outcomes are fine; generated code must also format.
-    if let Ok(code) = axonal_dsl::emit(source) {
-        assert!(code.contains("struct"));
+    // Both outcomes are fine, but accepted code must be valid Rust.
+    if let Ok(tokens) = axonal_dsl::compile(source) {
+        let file: syn::File = syn::parse2(tokens).expect("generated code parses as Rust");
+        let networks = axonal_dsl::check_source(source).unwrap().networks.len();
+        let structs = file
+            .items
+            .iter()
+            .filter(|i| matches!(i, syn::Item::Struct(_)))
+            .count();
+        assert_eq!(structs, networks);
     }
 }
 

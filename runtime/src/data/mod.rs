@@ -1,0 +1,390 @@
+//! Datasets (inputs with their targets) and mini-batch gathering.
+
+use std::ops::Range;
+
+use ndarray::{s, Array2, ArrayView2};
+use rand::seq::SliceRandom;
+use rand::Rng;
+
+use crate::buffer::Buffer;
+use crate::error::{Error, Result};
+use crate::float::Float;
+use crate::loss::TargetKind;
+
+/// The targets of a dataset: one class label or one row of values per sample.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Targets<F> {
+    /// Integer class labels (for classification losses such as `softmax_ce`).
+    Labels(Vec<usize>),
+    /// Real-valued targets, one row per sample (for regression losses such as `mse`).
+    Values(Array2<F>),
+}
+
+impl<F: Float> Targets<F> {
+    /// A borrowed view, the form losses take.
+    pub fn view(&self) -> TargetsView<'_, F> {
+        match self {
+            Targets::Labels(labels) => TargetsView::Labels(labels),
+            Targets::Values(values) => TargetsView::Values(values.view()),
+        }
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.view().len()
+    }
+
+    /// True if there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Labels or values.
+    pub fn kind(&self) -> TargetKind {
+        self.view().kind()
+    }
+}
+
+/// Borrowed targets of a batch: what `Model::loss` takes.
+#[derive(Debug)]
+pub enum TargetsView<'a, F> {
+    /// Integer class labels.
+    Labels(&'a [usize]),
+    /// Real-valued targets, one row per sample.
+    Values(ArrayView2<'a, F>),
+}
+
+impl<F> Clone for TargetsView<'_, F> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<F> Copy for TargetsView<'_, F> {}
+
+impl<'a, F> TargetsView<'a, F> {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        match self {
+            TargetsView::Labels(labels) => labels.len(),
+            TargetsView::Values(values) => values.nrows(),
+        }
+    }
+
+    /// True if there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Labels or values.
+    pub fn kind(&self) -> TargetKind {
+        match self {
+            TargetsView::Labels(_) => TargetKind::Labels,
+            TargetsView::Values(_) => TargetKind::Values,
+        }
+    }
+
+    /// The targets of samples `range` (for evaluating in consecutive batches).
+    ///
+    /// # Panics
+    /// If the range is out of bounds.
+    pub fn rows(self, range: Range<usize>) -> TargetsView<'a, F> {
+        match self {
+            TargetsView::Labels(labels) => TargetsView::Labels(&labels[range]),
+            TargetsView::Values(values) => TargetsView::Values(values.slice_move(s![range, ..])),
+        }
+    }
+}
+
+/// Inputs (one row per sample) with their targets; the unit `fit` and `evaluate` work on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset<F> {
+    inputs: Array2<F>,
+    targets: Targets<F>,
+}
+
+impl<F: Float> Dataset<F> {
+    /// Pairs inputs with targets, checking that there is at least one sample and that both
+    /// have the same number of samples.
+    pub fn new(inputs: Array2<F>, targets: Targets<F>) -> Result<Self> {
+        if inputs.nrows() != targets.len() {
+            return Err(Error::CountMismatch {
+                inputs: inputs.nrows(),
+                targets: targets.len(),
+            });
+        }
+        if inputs.nrows() == 0 {
+            return Err(Error::EmptyDataset);
+        }
+        Ok(Self { inputs, targets })
+    }
+
+    /// The inputs, one row per sample.
+    pub fn inputs(&self) -> ArrayView2<'_, F> {
+        self.inputs.view()
+    }
+
+    /// The targets.
+    pub fn targets(&self) -> TargetsView<'_, F> {
+        self.targets.view()
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.inputs.nrows()
+    }
+
+    /// Always false for a constructed dataset (kept for the `len` convention).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of input columns.
+    pub fn input_width(&self) -> usize {
+        self.inputs.ncols()
+    }
+}
+
+/// Gathers (optionally shuffled) mini-batches of a dataset into buffers reused across
+/// batches and epochs: once built, producing a batch allocates nothing.
+///
+/// The order is a permutation of the sample indices; [`Batcher::shuffle`] draws a fresh one
+/// from an `Rng`, so a seeded `Rng` gives the same batches every run. The last batch of an
+/// epoch holds the remainder and may be smaller.
+#[derive(Debug)]
+pub struct Batcher<'a, F> {
+    data: &'a Dataset<F>,
+    batch_size: usize,
+    order: Vec<usize>,
+    inputs: Buffer<F>,
+    labels: Vec<usize>,
+    values: Buffer<F>,
+}
+
+impl<'a, F: Float> Batcher<'a, F> {
+    /// A batcher over `data` in sample order, with buffers for `batch_size` rows.
+    pub fn new(data: &'a Dataset<F>, batch_size: usize) -> Result<Self> {
+        if batch_size == 0 {
+            return Err(Error::Config("batch size must be at least 1".into()));
+        }
+        let batch_size = batch_size.min(data.len());
+        let value_cols = match data.targets() {
+            TargetsView::Labels(_) => 0,
+            TargetsView::Values(v) => v.ncols(),
+        };
+        let mut batcher = Self {
+            data,
+            batch_size,
+            order: (0..data.len()).collect(),
+            inputs: Buffer::new(data.input_width()),
+            labels: Vec::with_capacity(batch_size),
+            values: Buffer::new(value_cols),
+        };
+        batcher.inputs.resize(batch_size);
+        batcher.values.resize(batch_size);
+        Ok(batcher)
+    }
+
+    /// Number of batches per epoch.
+    pub fn len(&self) -> usize {
+        self.order.len().div_ceil(self.batch_size)
+    }
+
+    /// Always false: a dataset has at least one sample.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// Rows per batch (all but possibly the last).
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// Puts the samples back in dataset order.
+    pub fn unshuffle(&mut self) {
+        for (i, o) in self.order.iter_mut().enumerate() {
+            *o = i;
+        }
+    }
+
+    /// Draws a new order: a uniformly random permutation of the samples, determined by the
+    /// `Rng` alone (not by earlier shuffles).
+    pub fn shuffle<R: Rng + ?Sized>(&mut self, rng: &mut R) {
+        self.unshuffle();
+        self.order.shuffle(rng);
+    }
+
+    /// The sample indices of batch `index` in the current order.
+    ///
+    /// # Panics
+    /// If `index >= self.len()`.
+    pub fn indices(&self, index: usize) -> &[usize] {
+        let start = index * self.batch_size;
+        assert!(start < self.order.len(), "batch {index} of {}", self.len());
+        &self.order[start..(start + self.batch_size).min(self.order.len())]
+    }
+
+    /// Gathers batch `index` (in the current order) and returns its inputs and targets.
+    ///
+    /// # Panics
+    /// If `index >= self.len()`.
+    pub fn batch(&mut self, index: usize) -> (ArrayView2<'_, F>, TargetsView<'_, F>) {
+        let start = index * self.batch_size;
+        assert!(start < self.order.len(), "batch {index} of {}", self.len());
+        let indices = &self.order[start..(start + self.batch_size).min(self.order.len())];
+        let (inputs, targets) = (self.data.inputs(), self.data.targets());
+
+        self.inputs.resize(indices.len());
+        for (mut row, &i) in self.inputs.view_mut().rows_mut().into_iter().zip(indices) {
+            row.assign(&inputs.row(i));
+        }
+        let targets = match targets {
+            TargetsView::Labels(labels) => {
+                self.labels.clear();
+                self.labels.extend(indices.iter().map(|&i| labels[i]));
+                TargetsView::Labels(&self.labels[..])
+            }
+            TargetsView::Values(values) => {
+                self.values.resize(indices.len());
+                for (mut row, &i) in self.values.view_mut().rows_mut().into_iter().zip(indices) {
+                    row.assign(&values.row(i));
+                }
+                TargetsView::Values(self.values.view())
+            }
+        };
+        (self.inputs.view(), targets)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    /// 10 samples; input row i is [i, 10 i] and its label is i, so a batch shows which
+    /// samples it holds and whether inputs and targets stayed paired.
+    fn numbered(n: usize) -> Dataset<f64> {
+        let inputs =
+            Array2::from_shape_fn((n, 2), |(i, j)| (i * if j == 0 { 1 } else { 10 }) as f64);
+        Dataset::new(inputs, Targets::Labels((0..n).collect())).unwrap()
+    }
+
+    fn epoch(batcher: &mut Batcher<'_, f64>) -> Vec<Vec<usize>> {
+        (0..batcher.len())
+            .map(|b| {
+                let (x, t) = batcher.batch(b);
+                let TargetsView::Labels(labels) = t else {
+                    panic!("labels expected")
+                };
+                for (row, &l) in x.rows().into_iter().zip(labels) {
+                    assert_eq!(
+                        row.to_vec(),
+                        vec![l as f64, 10.0 * l as f64],
+                        "input/target pairing"
+                    );
+                }
+                labels.to_vec()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dataset_checks_counts() {
+        let x = Array2::<f32>::zeros((3, 2));
+        assert_eq!(
+            Dataset::new(x.clone(), Targets::Labels(vec![0, 1])),
+            Err(Error::CountMismatch {
+                inputs: 3,
+                targets: 2
+            })
+        );
+        assert_eq!(
+            Dataset::new(Array2::<f32>::zeros((0, 2)), Targets::Labels(vec![])),
+            Err(Error::EmptyDataset)
+        );
+        let d = Dataset::new(x, Targets::Values(Array2::zeros((3, 4)))).unwrap();
+        assert_eq!(
+            (d.len(), d.input_width(), d.targets().kind()),
+            (3, 2, TargetKind::Values)
+        );
+    }
+
+    #[test]
+    fn every_sample_once_per_epoch_last_batch_smaller() {
+        let data = numbered(10);
+        let mut batcher = Batcher::new(&data, 4).unwrap();
+        assert_eq!(batcher.len(), 3);
+        assert_eq!(
+            epoch(&mut batcher),
+            vec![vec![0, 1, 2, 3], vec![4, 5, 6, 7], vec![8, 9]]
+        );
+        for seed in 0..5 {
+            batcher.shuffle(&mut StdRng::seed_from_u64(seed));
+            let batches = epoch(&mut batcher);
+            assert_eq!(
+                batches.iter().map(Vec::len).collect::<Vec<_>>(),
+                vec![4, 4, 2]
+            );
+            let mut all: Vec<usize> = batches.concat();
+            all.sort_unstable();
+            assert_eq!(all, (0..10).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn shuffling_is_determined_by_the_seed() {
+        let data = numbered(50);
+        let mut a = Batcher::new(&data, 8).unwrap();
+        let mut b = Batcher::new(&data, 8).unwrap();
+        a.shuffle(&mut StdRng::seed_from_u64(42));
+        let first = epoch(&mut a);
+        b.shuffle(&mut StdRng::seed_from_u64(1));
+        b.shuffle(&mut StdRng::seed_from_u64(42)); // history does not matter
+        assert_eq!(epoch(&mut b), first);
+        b.shuffle(&mut StdRng::seed_from_u64(43));
+        assert_ne!(epoch(&mut b), first);
+        assert_ne!(
+            first.concat(),
+            (0..50).collect::<Vec<_>>(),
+            "a shuffle changes the order"
+        );
+    }
+
+    #[test]
+    fn value_targets_are_gathered_with_their_inputs() {
+        let inputs = array![[0.0], [1.0], [2.0]];
+        let values = array![[0.0, 0.5], [1.0, 1.5], [2.0, 2.5]];
+        let data = Dataset::new(inputs, Targets::Values(values)).unwrap();
+        let mut batcher = Batcher::new(&data, 2).unwrap();
+        batcher.shuffle(&mut StdRng::seed_from_u64(3));
+        for b in 0..batcher.len() {
+            let (x, t) = batcher.batch(b);
+            let TargetsView::Values(v) = t else {
+                panic!("values expected")
+            };
+            assert_eq!(x.nrows(), v.nrows());
+            for (xr, vr) in x.rows().into_iter().zip(v.rows()) {
+                assert_eq!(vr.to_vec(), vec![xr[0], xr[0] + 0.5]);
+            }
+        }
+    }
+
+    #[test]
+    fn zero_batch_size_is_an_error() {
+        assert!(matches!(
+            Batcher::new(&numbered(3), 0),
+            Err(Error::Config(_))
+        ));
+    }
+
+    #[test]
+    fn target_rows_slice() {
+        let t = Targets::<f64>::Labels(vec![5, 6, 7, 8]);
+        let TargetsView::Labels(l) = t.view().rows(1..3) else {
+            panic!()
+        };
+        assert_eq!(l, &[6, 7]);
+    }
+}

@@ -1,0 +1,115 @@
+//! A steady-state training step allocates nothing: counted with a counting global allocator.
+//!
+//! (`unsafe` appears only here: implementing `GlobalAlloc` requires it. The library itself
+//! denies unsafe code.)
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use axonal::activation::Relu;
+use axonal::data::Batcher;
+use axonal::loss::SoftmaxCrossEntropy;
+use axonal::ndarray::Array2;
+use axonal::optim::{Optimizer, Sgd};
+use axonal::{train, Dataset, Fit, Mode, Model, Targets};
+use common::Mlp;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// Counts allocations per thread, so tests running in parallel do not disturb each other.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        System.alloc(layout)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+type Mnist = Mlp<f32, 784, 128, 10, Relu, SoftmaxCrossEntropy>;
+
+fn mnist_like(n: usize) -> Dataset<f32> {
+    let rng = &mut StdRng::seed_from_u64(9);
+    let x = Array2::from_shape_fn((n, 784), |_| rng.random::<f32>());
+    Dataset::new(x, Targets::Labels((0..n).map(|i| i % 10).collect())).unwrap()
+}
+
+#[test]
+fn steady_state_training_step_allocates_nothing() {
+    let data = mnist_like(200); // batches of 64: 64, 64, 64, 8
+    let mut net = Mnist::new(Relu, SoftmaxCrossEntropy, &mut StdRng::seed_from_u64(1));
+    let mut sgd = Sgd::new(0.01);
+    let mut batcher = Batcher::new(&data, 64).unwrap();
+    let mut step = |batcher: &mut Batcher<'_, f32>, net: &mut Mnist, b: usize| {
+        let (x, t) = batcher.batch(b);
+        net.forward(x, Mode::Train).unwrap();
+        net.loss(t).unwrap();
+        net.backward(x).unwrap();
+        sgd.step(net);
+    };
+    step(&mut batcher, &mut net, 0); // warm-up: buffers sized for 64 rows
+
+    let before = allocations();
+    for epoch in 0..3 {
+        batcher.shuffle(&mut StdRng::seed_from_u64(epoch));
+        for b in 0..batcher.len() {
+            step(&mut batcher, &mut net, b);
+        }
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "allocations in 12 steady-state steps"
+    );
+}
+
+#[test]
+fn fit_and_evaluate_allocate_per_call_not_per_step() {
+    let data = mnist_like(150);
+    let mut net = Mnist::new(Relu, SoftmaxCrossEntropy, &mut StdRng::seed_from_u64(1));
+    let mut count = |epochs: usize| {
+        let before = allocations();
+        train::fit(
+            &mut net,
+            &data,
+            &mut Sgd::new(0.01),
+            &Fit::epochs(epochs).batch(16).quiet(),
+        )
+        .unwrap();
+        allocations() - before
+    };
+    count(1); // warm-up
+    let (one, five) = (count(1), count(5));
+    assert_eq!(one, five, "fit allocates per call only");
+    assert!(one <= 8, "fit setup made {one} allocations");
+
+    net.evaluate(&data, 150).unwrap(); // warm-up: buffers grow to 150 rows once
+    for batch in [10, 150, 7] {
+        let before = allocations();
+        net.evaluate(&data, batch).unwrap();
+        assert_eq!(allocations() - before, 0, "evaluate with batch {batch}");
+    }
+}
