@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use crate::ast::{self, Arg, Attr, Ident, NetworkDecl, Number, SourceFile, Span, Statement, Value};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::{self, Activation, Init, Layer, LayerKind, Loss, Network, Program};
-use crate::vocab::{self, did_you_mean, OutputNeed, Support};
+use crate::ir::{Activation, Init, Layer, LayerKind, Loss, LossKind, Network, Program, Reduction};
+use crate::vocab::{self, did_you_mean, OutputNeed};
 
 /// The widest layer the language accepts; wider is almost surely a typo.
 pub const MAX_WIDTH: usize = 1 << 24;
@@ -93,6 +93,7 @@ impl<'d> NetworkChecker<'d> {
             self.statement(statement);
         }
         self.check_fields();
+        self.fuse_output_activation();
         if self.layers.is_empty() && !self.failed {
             self.error(
                 Diagnostic::new(
@@ -116,6 +117,48 @@ impl<'d> NetworkChecker<'d> {
             layers: self.layers,
             loss: self.loss.map(|(loss, _)| loss),
         })
+    }
+
+    /// Folds a final softmax (or sigmoid) into a probability cross-entropy that follows
+    /// it, so that training works on logits: the same loss and gradient, computed in the
+    /// simpler and stabler fused form. `predict` still applies the activation (the loss's
+    /// link), so users see no difference but fewer NaNs.
+    fn fuse_output_activation(&mut self) {
+        let Some((loss, _)) = &mut self.loss else {
+            return;
+        };
+        let (needs, on_logits) = match loss.kind {
+            LossKind::CrossEntropy => (Activation::Softmax, LossKind::SoftmaxCe),
+            LossKind::CategoricalCrossentropy { from_logits: false } => (
+                Activation::Softmax,
+                LossKind::CategoricalCrossentropy { from_logits: true },
+            ),
+            LossKind::SparseCategoricalCrossentropy { from_logits: false } => (
+                Activation::Softmax,
+                LossKind::SparseCategoricalCrossentropy { from_logits: true },
+            ),
+            LossKind::BinaryCrossentropy { from_logits: false } => (
+                Activation::Sigmoid,
+                LossKind::BinaryCrossentropy { from_logits: true },
+            ),
+            _ => return,
+        };
+        let layers = self.layers.len();
+        let Some(last) = self.layers.last_mut() else {
+            return;
+        };
+        match &mut last.kind {
+            LayerKind::Dense { activation, .. } if *activation == needs => {
+                *activation = Activation::Identity;
+            }
+            // A stand-alone activation goes away, unless it is all the network has.
+            LayerKind::Activation(a) if *a == needs && layers > 1 => {
+                self.layers.pop();
+            }
+            _ => return,
+        }
+        loss.kind = on_logits;
+        loss.fused = Some(needs);
     }
 
     fn statement(&mut self, s: &Statement) {
@@ -152,9 +195,6 @@ impl<'d> NetworkChecker<'d> {
                     _ => unreachable!("every layer word has a checker"),
                 }
             }
-            if word.support == Support::NotYet {
-                self.not_supported(&s.keyword);
-            }
         } else if let Some(word) = vocab::activation(name) {
             self.check_attrs(s, &[]);
             self.activation_statement(s, word);
@@ -173,18 +213,6 @@ impl<'d> NetworkChecker<'d> {
             };
             self.error(d);
         }
-    }
-
-    fn not_supported(&mut self, keyword: &Ident) {
-        self.error(
-            Diagnostic::new(
-                Code::NotSupported,
-                keyword.span.clone(),
-                format!("`{}` is not supported yet", keyword.name),
-            )
-            .label("the language has it, but this version cannot generate code for it")
-            .help("remove it for now; it arrives in a coming release of axonal"),
-        );
     }
 
     /// Records the field name of the next layer (its label, or `kind` + index).
@@ -408,8 +436,9 @@ impl<'d> NetworkChecker<'d> {
             );
             return;
         }
-        match s.args.as_slice() {
-            [Arg::Number(n)] => {
+        let mut args = s.args.iter();
+        match args.next() {
+            Some(Arg::Number(n)) => {
                 if let Some(value) = self.width_number(n) {
                     self.width = Some(Width {
                         value,
@@ -422,6 +451,9 @@ impl<'d> NetworkChecker<'d> {
                     .label("expected `input N`")
                     .help("for 28×28 images write `input 784`"),
             ),
+        }
+        for extra in args {
+            self.unexpected_arg(s, extra, "nothing more");
         }
     }
 
@@ -441,7 +473,7 @@ impl<'d> NetworkChecker<'d> {
         let mut weight_init = default_init(activation);
         if let Some(a) = attr("init") {
             if let Some(init) = self.init(a) {
-                weight_init = init;
+                weight_init = fit_init_to(activation, init);
             }
         }
         if let Some(a) = attr("weights") {
@@ -492,7 +524,7 @@ impl<'d> NetworkChecker<'d> {
         );
     }
 
-    /// The optional activation after a dense layer's width.
+    /// The optional activation after a dense layer's width, with its optional parameter.
     fn dense_activation(&mut self, s: &Statement) -> Option<Activation> {
         let mut rest = s.args.iter().skip(1);
         let first = rest.next()?;
@@ -500,17 +532,19 @@ impl<'d> NetworkChecker<'d> {
             self.unexpected_arg(s, first, "an activation such as `relu`");
             return None;
         };
-        let activation = self.activation_name(name);
+        let takes_param = vocab::activation(&name.name).is_some_and(|w| w.param.is_some());
+        let param = match rest.next() {
+            Some(Arg::Number(n)) if takes_param => Some(n),
+            Some(extra) => {
+                self.unexpected_arg(s, extra, "nothing more");
+                None
+            }
+            None => None,
+        };
         if let Some(extra) = rest.next() {
-            let takes_param = vocab::activation(&name.name).is_some_and(|w| w.param.is_some());
-            if !(takes_param && matches!(extra, Arg::Number(_))) {
-                self.unexpected_arg(s, extra, "nothing more");
-            }
-            if let Some(extra) = rest.next() {
-                self.unexpected_arg(s, extra, "nothing more");
-            }
+            self.unexpected_arg(s, extra, "nothing more");
         }
-        activation
+        self.activation_name(name, param)
     }
 
     fn unexpected_arg(&mut self, s: &Statement, arg: &Arg, expected: &str) {
@@ -532,50 +566,69 @@ impl<'d> NetworkChecker<'d> {
         );
     }
 
-    /// Resolves an activation name (unknown and unsupported ones are errors).
-    fn activation_name(&mut self, name: &Ident) -> Option<Activation> {
-        match vocab::activation(&name.name) {
-            Some(word) => {
-                if word.activation.is_none() {
-                    self.not_supported(name);
-                }
-                word.activation
-            }
-            None => {
-                let mut d = Diagnostic::new(
-                    Code::UnknownActivation,
-                    name.span.clone(),
-                    format!("unknown activation `{}`", name.name),
-                )
-                .label("not an activation");
-                let names = vocab::ACTIVATIONS.iter().map(|w| w.name);
-                d = match did_you_mean(&name.name, names) {
-                    Some(best) => d.help(format!("did you mean `{best}`?")),
-                    None => {
-                        d.help("activations include `relu`, `sigmoid`, `tanh`, `softmax`, `step`")
-                    }
+    /// Resolves an activation name and its optional parameter.
+    fn activation_name(&mut self, name: &Ident, param: Option<&Number>) -> Option<Activation> {
+        let Some(word) = vocab::activation(&name.name) else {
+            let mut d = Diagnostic::new(
+                Code::UnknownActivation,
+                name.span.clone(),
+                format!("unknown activation `{}`", name.name),
+            )
+            .label("not an activation");
+            let names = vocab::ACTIVATIONS.iter().map(|w| w.name);
+            d = match did_you_mean(&name.name, names) {
+                Some(best) => d.help(format!("did you mean `{best}`?")),
+                None => d.help("activations include `relu`, `sigmoid`, `tanh`, `softmax`, `step`"),
+            };
+            self.error(d);
+            return None;
+        };
+        let value = match (word.param, param) {
+            (Some((_, default)), None) => default,
+            (Some((what, _)), Some(n)) => {
+                let ok = match what {
+                    "slope" => (0.0..1.0).contains(&n.value),
+                    _ => n.value > 0.0,
                 };
-                self.error(d);
-                None
+                if !ok {
+                    let (range, example) = match what {
+                        "slope" => ("in [0, 1)", "`leaky_relu 0.01`"),
+                        _ => ("greater than 0", "`elu 1.0`"),
+                    };
+                    self.error(
+                        Diagnostic::new(
+                            Code::BadArgument,
+                            n.span.clone(),
+                            format!("a `{}` {what} must be {range}, found {}", word.name, n.text),
+                        )
+                        .label(format!("the {what}"))
+                        .help(format!("for example {example}")),
+                    );
+                    return None;
+                }
+                n.value
             }
-        }
+            (None, _) => 0.0,
+        };
+        Some((word.make)(value))
     }
 
     fn activation_statement(&mut self, s: &Statement, word: &vocab::ActivationWord) {
         let field = self.field(s, word.name);
         let incoming = self.incoming(&s.keyword);
         let mut args = s.args.iter();
+        let mut param = None;
         if word.param.is_some() {
-            if let Some(arg) = args.next() {
-                if !matches!(arg, Arg::Number(_)) {
-                    self.unexpected_arg(s, arg, "a number");
-                }
+            match args.next() {
+                Some(Arg::Number(n)) => param = Some(n),
+                Some(arg) => self.unexpected_arg(s, arg, "a number"),
+                None => {}
             }
         }
         for arg in args {
             self.unexpected_arg(s, arg, "nothing");
         }
-        let activation = self.activation_name(&s.keyword);
+        let activation = self.activation_name(&s.keyword, param);
         if let (Some(incoming), Some(activation)) = (incoming, activation) {
             let width = incoming.value;
             self.push(field, s, LayerKind::Activation(activation), width, width);
@@ -583,74 +636,141 @@ impl<'d> NetworkChecker<'d> {
     }
 
     fn dropout(&mut self, s: &Statement) {
-        self.field(s, "dropout");
-        self.incoming(&s.keyword);
-        match s.args.as_slice() {
-            [Arg::Number(p)] if (0.0..1.0).contains(&p.value) => {}
-            [Arg::Number(p)] => self.error(
-                Diagnostic::new(
-                    Code::DropoutRate,
-                    p.span.clone(),
-                    format!("a dropout rate must be in [0, 1), found {}", p.text),
-                )
-                .label("the fraction of units dropped in training")
-                .help("`dropout 0.5` drops half the units; 1 would drop them all"),
-            ),
-            _ => self.error(
-                Diagnostic::new(
-                    Code::BadArgument,
-                    s.span.clone(),
-                    "`dropout` takes one rate",
-                )
-                .label("expected `dropout P`")
-                .help("write e.g. `dropout 0.5`"),
-            ),
+        let field = self.field(s, "dropout");
+        let incoming = self.incoming(&s.keyword);
+        let rate = match s.args.as_slice() {
+            [Arg::Number(p)] if (0.0..1.0).contains(&p.value) => Some(p.value),
+            [Arg::Number(p)] => {
+                self.error(
+                    Diagnostic::new(
+                        Code::DropoutRate,
+                        p.span.clone(),
+                        format!("a dropout rate must be in [0, 1), found {}", p.text),
+                    )
+                    .label("the fraction of units dropped in training")
+                    .help("`dropout 0.5` drops half the units; 1 would drop them all"),
+                );
+                None
+            }
+            _ => {
+                self.error(
+                    Diagnostic::new(
+                        Code::BadArgument,
+                        s.span.clone(),
+                        "`dropout` takes one rate",
+                    )
+                    .label("expected `dropout P`")
+                    .help("write e.g. `dropout 0.5`"),
+                );
+                None
+            }
+        };
+        if let (Some(incoming), Some(rate)) = (incoming, rate) {
+            let width = incoming.value;
+            self.push(field, s, LayerKind::Dropout { rate }, width, width);
         }
     }
 
     fn batchnorm(&mut self, s: &Statement) {
-        self.field(s, "batchnorm");
-        self.incoming(&s.keyword);
+        let field = self.field(s, "batchnorm");
+        let incoming = self.incoming(&s.keyword);
         for arg in &s.args {
             self.unexpected_arg(s, arg, "only `momentum=` and `eps=`");
         }
+        let (mut momentum, mut eps) = (Some(0.1), Some(1e-5));
         for attr in &s.attrs {
-            let ok = match (&attr.value, attr.name.name.as_str()) {
-                (Value::Number(n), "momentum") => (0.0..=1.0).contains(&n.value),
-                (Value::Number(n), "eps") => n.value > 0.0,
-                _ => true,
+            let (slot, ok, expected): (_, fn(f64) -> bool, _) = match attr.name.name.as_str() {
+                "momentum" => (
+                    &mut momentum,
+                    |v| (0.0..=1.0).contains(&v),
+                    "a momentum in [0, 1]",
+                ),
+                "eps" => (&mut eps, |v| v > 0.0, "an epsilon greater than 0"),
+                _ => continue,
             };
-            if !ok {
-                self.bad_value(attr, "momentum in [0, 1] and eps > 0");
+            match &attr.value {
+                Value::Number(n) if ok(n.value) => *slot = Some(n.value),
+                _ => {
+                    *slot = None;
+                    self.bad_value(attr, expected);
+                }
             }
+        }
+        if let (Some(incoming), Some(momentum), Some(eps)) = (incoming, momentum, eps) {
+            let width = incoming.value;
+            self.push(
+                field,
+                s,
+                LayerKind::BatchNorm { momentum, eps },
+                width,
+                width,
+            );
         }
     }
 
     fn maxout(&mut self, s: &Statement) {
-        self.field(s, "maxout");
-        if let Some((_, output, span)) = self.layer_widths(s, s.args.first()) {
-            self.width = Some(Width {
-                value: output,
-                span,
-            });
-        }
+        let field = self.field(s, "maxout");
+        let widths = self.layer_widths(s, s.args.first());
         for arg in s.args.iter().skip(1) {
             self.unexpected_arg(s, arg, "only `k=`");
         }
-        match s.attrs.iter().find(|a| a.name.name == "k") {
+        let attr = |name: &str| s.attrs.iter().find(|a| a.name.name == name);
+        let k = match attr("k") {
             Some(a) => match &a.value {
-                Value::Number(n) if n.is_integer && n.value >= 2.0 => {}
-                _ => self.bad_value(a, "a whole number of pieces, at least 2"),
+                Value::Number(n) if n.is_integer && n.value >= 2.0 && n.value <= 64.0 => {
+                    Some(n.value as usize)
+                }
+                _ => {
+                    self.error(
+                        Diagnostic::new(
+                            Code::BadAttributeValue,
+                            a.value.span(),
+                            "maxout needs at least 2 pieces per unit",
+                        )
+                        .label("expected a whole number from 2 to 64")
+                        .help("`k=2` is the course's max(w1ᵀx + b1, w2ᵀx + b2); k=1 would be a plain dense layer"),
+                    );
+                    None
+                }
             },
-            None => self.error(
-                Diagnostic::new(
-                    Code::BadArgument,
-                    s.keyword.span.clone(),
-                    "`maxout` needs the number of pieces",
-                )
-                .label("missing `k=`")
-                .help("write e.g. `maxout 128->64 k=2`"),
-            ),
+            None => {
+                self.error(
+                    Diagnostic::new(
+                        Code::BadArgument,
+                        s.keyword.span.clone(),
+                        "`maxout` needs the number of pieces",
+                    )
+                    .label("missing `k=`")
+                    .help("write e.g. `maxout 128->64 k=2`"),
+                );
+                None
+            }
+        };
+        let weight_init = match attr("init") {
+            Some(a) => self.init(a),
+            None => Some(Init::XavierNormal),
+        };
+        let bias_init = match attr("bias") {
+            Some(a) => match &a.value {
+                Value::Number(n) => Some(Init::Constant(n.value)),
+                _ => self.init(a),
+            },
+            None => Some(Init::Zeros),
+        };
+        let Some((input, output, out_span)) = widths else {
+            return;
+        };
+        self.width = Some(Width {
+            value: output,
+            span: out_span,
+        });
+        if let (Some(k), Some(weight_init), Some(bias_init)) = (k, weight_init, bias_init) {
+            let kind = LayerKind::Maxout {
+                k,
+                weight_init,
+                bias_init,
+            };
+            self.push(field, s, kind, input, output);
         }
     }
 
@@ -679,31 +799,64 @@ impl<'d> NetworkChecker<'d> {
                 .as_ref()
                 .map_or(s.keyword.span.clone(), |l| l.span.clone()),
         ));
+        self.check_attrs(s, vocab::loss_attrs(word.kind));
+        for arg in &s.args {
+            self.unexpected_arg(s, arg, "nothing");
+        }
+        let mut kind = word.kind;
+        let mut reduction = Reduction::Mean;
+        let allowed = vocab::loss_attrs(word.kind);
+        for attr in s
+            .attrs
+            .iter()
+            .filter(|a| allowed.contains(&a.name.name.as_str()))
+        {
+            match (attr.name.name.as_str(), &attr.value, &mut kind) {
+                ("reduction", Value::Ident(i), _) if i.name == "mean" => {
+                    reduction = Reduction::Mean
+                }
+                ("reduction", Value::Ident(i), _) if i.name == "sum" => reduction = Reduction::Sum,
+                ("reduction", Value::Ident(i), _) if i.name == "none" => {
+                    reduction = Reduction::None
+                }
+                ("reduction", _, _) => self.bad_value(attr, "`mean`, `sum` or `none`"),
+                ("margin", Value::Number(n), LossKind::MulticlassHinge { margin })
+                    if n.value >= 0.0 =>
+                {
+                    *margin = n.value
+                }
+                ("delta", Value::Number(n), LossKind::Huber { delta }) if n.value > 0.0 => {
+                    *delta = n.value
+                }
+                (
+                    "from_logits",
+                    Value::Ident(i),
+                    LossKind::BinaryCrossentropy { from_logits }
+                    | LossKind::CategoricalCrossentropy { from_logits }
+                    | LossKind::SparseCategoricalCrossentropy { from_logits },
+                ) if i.name == "true" || i.name == "false" => *from_logits = i.name == "true",
+                ("margin", ..) => self.bad_value(attr, "a margin of 0 or more"),
+                ("delta", ..) => self.bad_value(attr, "a delta greater than 0"),
+                ("from_logits", ..) => self.bad_value(attr, "`true` or `false`"),
+                _ => unreachable!("loss_attrs lists only the attributes matched above"),
+            }
+        }
         self.loss = Some((
             Loss {
                 field,
-                kind: word.kind.unwrap_or(ir::LossKind::Mse),
+                kind,
+                reduction,
+                fused: None,
             },
             s.keyword.span.clone(),
         ));
-        let fits = self.loss_fits(s, word);
-        match word.kind {
-            // A loss that does not fit says so first: that is the mistake to fix.
-            None if fits => self.not_supported(&s.keyword),
-            None => {}
-            Some(_) => {
-                self.check_attrs(s, &[]);
-                for arg in &s.args {
-                    self.unexpected_arg(s, arg, "nothing");
-                }
-            }
-        }
+        self.loss_fits(s, word);
     }
 
-    /// Checks that the output width suits the loss; false (with an error) if not.
-    fn loss_fits(&mut self, s: &Statement, word: &vocab::LossWord) -> bool {
+    /// Checks that the output width suits the loss.
+    fn loss_fits(&mut self, s: &Statement, word: &vocab::LossWord) {
         let Some(out) = self.width.clone() else {
-            return true;
+            return;
         };
         let problem = match word.output {
             OutputNeed::Classes if out.value < 2 => Some((
@@ -717,7 +870,7 @@ impl<'d> NetworkChecker<'d> {
             _ => None,
         };
         let Some((needs, hint)) = problem else {
-            return true;
+            return;
         };
         self.error(
             Diagnostic::new(
@@ -737,7 +890,6 @@ impl<'d> NetworkChecker<'d> {
             )
             .help(hint),
         );
-        false
     }
 
     fn push(&mut self, field: String, s: &Statement, kind: LayerKind, input: usize, output: usize) {
@@ -901,12 +1053,30 @@ impl<'d> NetworkChecker<'d> {
     }
 }
 
-/// The weight initializer a layer gets when the source names none:
-/// He for the ReLU family, Xavier (Glorot) otherwise.
+/// The weight initializer a layer gets when the source names none: He (Kaiming) for
+/// the ReLU family, LeCun normal for SELU (its self-normalizing condition), Xavier
+/// (Glorot) normal otherwise.
 pub fn default_init(activation: Activation) -> Init {
     match activation {
-        Activation::Relu => Init::HeNormal,
+        Activation::Relu
+        | Activation::Elu(_)
+        | Activation::Gelu
+        | Activation::GeluTanh
+        | Activation::Silu
+        | Activation::Mish => Init::HeNormal,
+        Activation::LeakyRelu(a) => Init::KaimingNormal { a },
+        Activation::Selu => Init::LecunNormal,
         _ => Init::XavierNormal,
+    }
+}
+
+/// `he` before a leaky ReLU means Kaiming with the ReLU's own slope, as in PyTorch's
+/// `kaiming_normal_(w, a=slope, nonlinearity="leaky_relu")`.
+fn fit_init_to(activation: Activation, init: Init) -> Init {
+    match (activation, init) {
+        (Activation::LeakyRelu(a), Init::HeNormal) => Init::KaimingNormal { a },
+        (Activation::LeakyRelu(a), Init::HeUniform) => Init::KaimingUniform { a },
+        (_, init) => init,
     }
 }
 
@@ -942,5 +1112,176 @@ fn check_ident(ident: &ast::Ident, what: &str, diags: &mut Vec<Diagnostic>) {
                 ident.name.trim_start_matches('_')
             )),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::LayerKind;
+
+    fn check_ok(src: &str) -> Program {
+        crate::check_source(src).unwrap_or_else(|d| panic!("{d:#?}"))
+    }
+
+    fn codes(src: &str) -> Vec<&'static str> {
+        crate::check_source(src)
+            .expect_err("should not compile")
+            .iter()
+            .map(|d| d.code.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn widths_flow_through_every_layer() {
+        let p = check_ok(
+            "N { input 6; dense 5 relu; batchnorm; dropout 0.5; maxout 3 k=2; tanh; mse }",
+        );
+        let widths: Vec<_> = p.networks[0]
+            .layers
+            .iter()
+            .map(|l| (l.input, l.output))
+            .collect();
+        assert_eq!(widths, [(6, 5), (5, 5), (5, 5), (5, 3), (3, 3)]);
+        assert_eq!(p.networks[0].params(), 6 * 5 + 5 + 2 * 5 + 2 * (5 * 3 + 3));
+    }
+
+    #[test]
+    fn activations_take_their_parameter_or_default() {
+        let p = check_ok("N { input 2; dense 2 leaky_relu 0.2; leaky_relu; elu 0.5; elu }");
+        let acts: Vec<_> = p.networks[0]
+            .layers
+            .iter()
+            .map(|l| match &l.kind {
+                LayerKind::Dense { activation, .. } => *activation,
+                LayerKind::Activation(a) => *a,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            acts,
+            [
+                Activation::LeakyRelu(0.2),
+                Activation::LeakyRelu(0.01),
+                Activation::Elu(0.5),
+                Activation::Elu(1.0)
+            ]
+        );
+    }
+
+    #[test]
+    fn default_and_written_initializers() {
+        let p = check_ok(
+            "N { input 2; dense 2 relu; dense 2 leaky_relu 0.1; dense 2 leaky_relu 0.1 init=he_uniform; dense 2 selu; dense 2 }",
+        );
+        let inits: Vec<_> = p.networks[0]
+            .layers
+            .iter()
+            .map(|l| match &l.kind {
+                LayerKind::Dense { weight_init, .. } => weight_init.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            inits,
+            [
+                Init::HeNormal,
+                Init::KaimingNormal { a: 0.1 },
+                Init::KaimingUniform { a: 0.1 },
+                Init::LecunNormal,
+                Init::XavierNormal
+            ]
+        );
+    }
+
+    #[test]
+    fn softmax_and_sigmoid_fuse_into_cross_entropies() {
+        let p = check_ok(
+            "A { input 4; dense 3 softmax; categorical_crossentropy }
+             B { input 4; dense 2; sigmoid; dense 1; sigmoid; bce }
+             C { input 4; dense 3; softmax; cross_entropy }
+             D { input 3; softmax; cross_entropy }
+             E { input 4; dense 3 softmax; mse }",
+        );
+        let summary: Vec<_> = p
+            .networks
+            .iter()
+            .map(|n| {
+                let loss = n.loss.as_ref().unwrap();
+                (n.layers.len(), loss.kind, loss.fused)
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    1,
+                    LossKind::CategoricalCrossentropy { from_logits: true },
+                    Some(Activation::Softmax)
+                ),
+                (
+                    3,
+                    LossKind::BinaryCrossentropy { from_logits: true },
+                    Some(Activation::Sigmoid)
+                ),
+                (1, LossKind::SoftmaxCe, Some(Activation::Softmax)),
+                // the softmax is all the network has: kept, nothing fused
+                (1, LossKind::CrossEntropy, None),
+                // mse on probabilities is what was asked for
+                (1, LossKind::Mse, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn loss_attributes() {
+        let p = check_ok("N { input 2; dense 3; multiclass_hinge margin=2 reduction=sum }");
+        let loss = p.networks[0].loss.as_ref().unwrap();
+        assert_eq!(loss.kind, LossKind::MulticlassHinge { margin: 2.0 });
+        assert_eq!(loss.reduction, Reduction::Sum);
+        assert_eq!(codes("N { input 2; dense 1; huber delta=0 }"), ["E0007"]);
+        assert_eq!(
+            codes("N { input 2; dense 1; mse reduction=avg }"),
+            ["E0007"]
+        );
+        assert_eq!(
+            codes("N { input 2; dense 1; mse from_logits=true }"),
+            ["E0005"]
+        );
+    }
+
+    #[test]
+    fn every_mistake_of_a_source_is_reported() {
+        assert_eq!(
+            codes(
+                "A { input 4; dense 5->2 rleu; dropout 1; dense 0 }
+                 A { input 2; fc: dense 2; fc: dense 2; mse; mse }"
+            ),
+            ["E0008", "E0003", "E0010", "E0009", "E0016", "E0013", "E0015"]
+        );
+    }
+
+    #[test]
+    fn a_missing_semicolon_is_suggested() {
+        let diags = crate::check_source("N { input 784 dense 784->10 }").unwrap_err();
+        assert_eq!(
+            diags[0].help.as_deref(),
+            Some("is a `;` missing before `dense`?")
+        );
+    }
+
+    #[test]
+    fn bad_parameters_of_new_statements() {
+        assert_eq!(codes("N { input 2; leaky_relu 1.5 }"), ["E0006"]);
+        assert_eq!(codes("N { input 2; elu 0 }"), ["E0006"]);
+        assert_eq!(codes("N { input 2; maxout 2->2 k=1 }"), ["E0007"]);
+        assert_eq!(codes("N { input 2; maxout 2->2 }"), ["E0006"]);
+        assert_eq!(codes("N { batchnorm; dense 2->2 }"), ["E0017"]);
+        assert_eq!(codes("N { input 2; batchnorm eps=0 }"), ["E0007"]);
+        assert_eq!(
+            codes("N { input 2; dense 2 init=normal(0, -1) }"),
+            ["E0007"]
+        );
+        assert_eq!(codes("N { input 2; dense 2 init=normal(0) }"), ["E0007"]);
     }
 }

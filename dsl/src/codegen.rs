@@ -10,7 +10,9 @@
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
-use crate::ir::{Activation, Init, Layer, LayerKind, LossKind, Network, Program, Visibility};
+use crate::ir::{
+    Activation, Init, Layer, LayerKind, Loss, LossKind, Network, Program, Reduction, Visibility,
+};
 
 /// Generates the code of every network of a program.
 pub fn generate(program: &Program) -> TokenStream {
@@ -86,11 +88,12 @@ fn network(net: &Network) -> TokenStream {
     let (loss_field, loss_init) = match &net.loss {
         Some(loss) => {
             let field = ident(&loss.field);
-            let function = loss_fn(loss.kind);
-            let doc = format!(" The loss: `{}`.", loss_name(loss.kind));
+            let ty = loss_type(loss.kind);
+            let doc = loss_doc(loss);
+            let new = loss_new(loss);
             (
-                quote! { #[doc = #doc] pub #field: ::axonal::loss::Loss<F, #function, #output>, },
-                quote! { #field: ::axonal::loss::Loss::new(#function), },
+                quote! { #[doc = #doc] pub #field: ::axonal::loss::Loss<F, #ty, #output>, },
+                quote! { #field: #new, },
             )
         }
         None => (quote!(), quote!()),
@@ -199,6 +202,26 @@ fn model_impl(net: &Network) -> TokenStream {
         quote! { self.#f.visit_params(#key, f); }
     });
 
+    let buffer_visits: Vec<TokenStream> = net
+        .layers
+        .iter()
+        .filter(|l| l.buffers() > 0)
+        .map(|l| {
+            let f = ident(&l.field);
+            let key = &l.field;
+            quote! { self.#f.visit_buffers(#key, f); }
+        })
+        .collect();
+    let visit_buffers = if buffer_visits.is_empty() {
+        quote!()
+    } else {
+        quote! {
+            fn visit_buffers(&mut self, f: &mut dyn FnMut(::axonal::model::Buffer<'_, F>)) {
+                #(#buffer_visits)*
+            }
+        }
+    };
+
     let (loss_fn, seed_grad) = match &net.loss {
         Some(loss) => {
             let l = ident(&loss.field);
@@ -271,6 +294,8 @@ fn model_impl(net: &Network) -> TokenStream {
                 #(#visits)*
             }
 
+            #visit_buffers
+
             fn predict(
                 &self,
                 x: ::axonal::ndarray::ArrayView2<'_, F>,
@@ -298,6 +323,12 @@ fn layer_type(layer: &Layer) -> TokenStream {
             let a = activation_type(*a);
             quote!(::axonal::layers::Activation<F, #a, #o>)
         }
+        LayerKind::Maxout { k, .. } => {
+            let k = int(*k);
+            quote!(::axonal::layers::Maxout<F, #i, #o, #k>)
+        }
+        LayerKind::BatchNorm { .. } => quote!(::axonal::layers::BatchNorm<F, #o>),
+        LayerKind::Dropout { .. } => quote!(::axonal::layers::Dropout<F, #o>),
     }
 }
 
@@ -309,38 +340,94 @@ fn layer_new(layer: &Layer) -> TokenStream {
             weight_init,
             bias_init,
         } => {
-            let a = activation_type(*activation);
-            let w = init(weight_init);
-            let b = init(bias_init);
+            let a = activation_new(*activation);
+            let (w, b) = (init(weight_init), init(bias_init));
             quote!(::axonal::layers::Dense::new(#a, #w, #b, rng))
         }
         LayerKind::Activation(a) => {
-            let a = activation_type(*a);
+            let a = activation_new(*a);
             quote!(::axonal::layers::Activation::new(#a))
+        }
+        LayerKind::Maxout {
+            weight_init,
+            bias_init,
+            ..
+        } => {
+            let (w, b) = (init(weight_init), init(bias_init));
+            quote!(::axonal::layers::Maxout::new(#w, #b, rng))
+        }
+        LayerKind::BatchNorm { momentum, eps } => {
+            let (m, e) = (float(*momentum), float(*eps));
+            quote!(::axonal::layers::BatchNorm::new(#m, #e))
+        }
+        LayerKind::Dropout { rate } => {
+            let p = float(*rate);
+            quote!(::axonal::layers::Dropout::new(#p, rng))
         }
     }
 }
 
+/// The runtime type of an activation (generic over `F` when it has a parameter).
 fn activation_type(a: Activation) -> TokenStream {
+    let name = ident(activation_struct(a));
     match a {
-        Activation::Identity => quote!(::axonal::activation::Identity),
-        Activation::Step => quote!(::axonal::activation::Step),
-        Activation::Sigmoid => quote!(::axonal::activation::Sigmoid),
-        Activation::Tanh => quote!(::axonal::activation::Tanh),
-        Activation::Relu => quote!(::axonal::activation::Relu),
-        Activation::Softmax => quote!(::axonal::activation::Softmax),
+        Activation::LeakyRelu(_) | Activation::Elu(_) => quote!(::axonal::activation::#name<F>),
+        _ => quote!(::axonal::activation::#name),
     }
 }
 
-/// The activation's name in the language.
-pub fn activation_name(a: Activation) -> &'static str {
+/// The expression that builds an activation.
+fn activation_new(a: Activation) -> TokenStream {
+    let name = ident(activation_struct(a));
     match a {
-        Activation::Identity => "identity",
-        Activation::Step => "step",
-        Activation::Sigmoid => "sigmoid",
-        Activation::Tanh => "tanh",
-        Activation::Relu => "relu",
-        Activation::Softmax => "softmax",
+        Activation::LeakyRelu(p) | Activation::Elu(p) => {
+            let p = float(p);
+            quote!(::axonal::activation::#name::new(#p))
+        }
+        _ => quote!(::axonal::activation::#name),
+    }
+}
+
+fn activation_struct(a: Activation) -> &'static str {
+    match a {
+        Activation::Identity => "Identity",
+        Activation::Step => "Step",
+        Activation::Sigmoid => "Sigmoid",
+        Activation::Tanh => "Tanh",
+        Activation::Relu => "Relu",
+        Activation::LeakyRelu(_) => "LeakyRelu",
+        Activation::Elu(_) => "Elu",
+        Activation::Selu => "Selu",
+        Activation::Gelu => "Gelu",
+        Activation::GeluTanh => "GeluTanh",
+        Activation::Silu => "Silu",
+        Activation::Softplus => "Softplus",
+        Activation::Mish => "Mish",
+        Activation::HardSigmoid => "HardSigmoid",
+        Activation::Softmax => "Softmax",
+        Activation::LogSoftmax => "LogSoftmax",
+    }
+}
+
+/// The activation as written in the language (`leaky_relu 0.1`).
+pub fn activation_source(a: Activation) -> String {
+    match a {
+        Activation::Identity => "identity".into(),
+        Activation::Step => "step".into(),
+        Activation::Sigmoid => "sigmoid".into(),
+        Activation::Tanh => "tanh".into(),
+        Activation::Relu => "relu".into(),
+        Activation::LeakyRelu(p) => format!("leaky_relu {p}"),
+        Activation::Elu(p) => format!("elu {p}"),
+        Activation::Selu => "selu".into(),
+        Activation::Gelu => "gelu".into(),
+        Activation::GeluTanh => "gelu_tanh".into(),
+        Activation::Silu => "silu".into(),
+        Activation::Softplus => "softplus".into(),
+        Activation::Mish => "mish".into(),
+        Activation::HardSigmoid => "hard_sigmoid".into(),
+        Activation::Softmax => "softmax".into(),
+        Activation::LogSoftmax => "log_softmax".into(),
     }
 }
 
@@ -365,6 +452,14 @@ fn init(init: &Init) -> TokenStream {
         Init::XavierUniform => quote!(#path::XavierUniform),
         Init::HeNormal => quote!(#path::HeNormal),
         Init::HeUniform => quote!(#path::HeUniform),
+        Init::KaimingNormal { a } => {
+            let a = float(*a);
+            quote!(#path::KaimingNormal { a: #a })
+        }
+        Init::KaimingUniform { a } => {
+            let a = float(*a);
+            quote!(#path::KaimingUniform { a: #a })
+        }
         Init::LecunNormal => quote!(#path::LecunNormal),
         Init::LecunUniform => quote!(#path::LecunUniform),
         Init::Values(values) => {
@@ -374,10 +469,66 @@ fn init(init: &Init) -> TokenStream {
     }
 }
 
-fn loss_fn(kind: LossKind) -> TokenStream {
+fn loss_struct(kind: LossKind) -> &'static str {
     match kind {
-        LossKind::SoftmaxCe => quote!(::axonal::loss::SoftmaxCrossEntropy),
-        LossKind::Mse => quote!(::axonal::loss::Mse),
+        LossKind::SoftmaxCe => "SoftmaxCrossEntropy",
+        LossKind::MulticlassHinge { .. } => "MulticlassHinge",
+        LossKind::Mse => "Mse",
+        LossKind::SseHalf => "SseHalf",
+        LossKind::CrossEntropy => "CrossEntropy",
+        LossKind::BinaryCrossentropy { .. } => "BinaryCrossentropy",
+        LossKind::CategoricalCrossentropy { .. } => "CategoricalCrossentropy",
+        LossKind::SparseCategoricalCrossentropy { .. } => "SparseCategoricalCrossentropy",
+        LossKind::Poisson => "Poisson",
+        LossKind::KlDivergence => "KlDivergence",
+        LossKind::MeanAbsoluteError => "MeanAbsoluteError",
+        LossKind::MeanAbsolutePercentageError => "MeanAbsolutePercentageError",
+        LossKind::MeanSquaredLogarithmicError => "MeanSquaredLogarithmicError",
+        LossKind::CosineSimilarity => "CosineSimilarity",
+        LossKind::Huber { .. } => "Huber",
+        LossKind::LogCosh => "LogCosh",
+        LossKind::Hinge => "Hinge",
+        LossKind::SquaredHinge => "SquaredHinge",
+        LossKind::CategoricalHinge => "CategoricalHinge",
+    }
+}
+
+fn loss_type(kind: LossKind) -> TokenStream {
+    let name = ident(loss_struct(kind));
+    quote!(::axonal::loss::#name)
+}
+
+/// The loss function's value: a unit struct, or a struct literal of its parameters.
+fn loss_value(kind: LossKind) -> TokenStream {
+    let ty = loss_type(kind);
+    match kind {
+        LossKind::MulticlassHinge { margin } => {
+            let margin = float(margin);
+            quote!(#ty { margin: #margin })
+        }
+        LossKind::Huber { delta } => {
+            let delta = float(delta);
+            quote!(#ty { delta: #delta })
+        }
+        LossKind::BinaryCrossentropy { from_logits }
+        | LossKind::CategoricalCrossentropy { from_logits }
+        | LossKind::SparseCategoricalCrossentropy { from_logits } => {
+            quote!(#ty { from_logits: #from_logits })
+        }
+        _ => ty,
+    }
+}
+
+fn loss_new(loss: &Loss) -> TokenStream {
+    let value = loss_value(loss.kind);
+    match loss.reduction {
+        Reduction::Mean => quote!(::axonal::loss::Loss::new(#value)),
+        Reduction::Sum => {
+            quote!(::axonal::loss::Loss::with_reduction(#value, ::axonal::loss::Reduction::Sum))
+        }
+        Reduction::None => {
+            quote!(::axonal::loss::Loss::with_reduction(#value, ::axonal::loss::Reduction::None))
+        }
     }
 }
 
@@ -385,21 +536,59 @@ fn loss_fn(kind: LossKind) -> TokenStream {
 pub fn loss_name(kind: LossKind) -> &'static str {
     match kind {
         LossKind::SoftmaxCe => "softmax_ce",
+        LossKind::MulticlassHinge { .. } => "multiclass_hinge",
         LossKind::Mse => "mse",
+        LossKind::SseHalf => "sse_half",
+        LossKind::CrossEntropy => "cross_entropy",
+        LossKind::BinaryCrossentropy { .. } => "binary_crossentropy",
+        LossKind::CategoricalCrossentropy { .. } => "categorical_crossentropy",
+        LossKind::SparseCategoricalCrossentropy { .. } => "sparse_categorical_crossentropy",
+        LossKind::Poisson => "poisson",
+        LossKind::KlDivergence => "kl_divergence",
+        LossKind::MeanAbsoluteError => "mean_absolute_error",
+        LossKind::MeanAbsolutePercentageError => "mean_absolute_percentage_error",
+        LossKind::MeanSquaredLogarithmicError => "mean_squared_logarithmic_error",
+        LossKind::CosineSimilarity => "cosine_similarity",
+        LossKind::Huber { .. } => "huber",
+        LossKind::LogCosh => "log_cosh",
+        LossKind::Hinge => "hinge",
+        LossKind::SquaredHinge => "squared_hinge",
+        LossKind::CategoricalHinge => "categorical_hinge",
+    }
+}
+
+/// The loss field's doc comment, saying what was fused into it.
+fn loss_doc(loss: &Loss) -> String {
+    let reduction = match loss.reduction {
+        Reduction::Mean => "mean over the batch",
+        Reduction::Sum => "sum over the batch",
+        Reduction::None => "per sample, training on their sum",
+    };
+    match loss.fused {
+        Some(a) => format!(
+            " The loss: `{}` ({reduction}), fused with the `{}` before it: computed from logits, and `predict` applies the `{}`.",
+            loss_name(loss.kind),
+            activation_source(a),
+            activation_source(a)
+        ),
+        None => format!(" The loss: `{}` ({reduction}).", loss_name(loss.kind)),
     }
 }
 
 /// The layer as a statement of the language: `dense 784->128 relu`.
 pub fn describe(layer: &Layer) -> String {
+    let (i, o) = (layer.input, layer.output);
     match &layer.kind {
-        LayerKind::Dense { activation, .. } => {
-            let act = match activation {
-                Activation::Identity => String::new(),
-                a => format!(" {}", activation_name(*a)),
-            };
-            format!("dense {}->{}{act}", layer.input, layer.output)
+        LayerKind::Dense { activation, .. } => match activation {
+            Activation::Identity => format!("dense {i}->{o}"),
+            a => format!("dense {i}->{o} {}", activation_source(*a)),
+        },
+        LayerKind::Activation(a) => activation_source(*a),
+        LayerKind::Maxout { k, .. } => format!("maxout {i}->{o} k={k}"),
+        LayerKind::BatchNorm { momentum, eps } => {
+            format!("batchnorm momentum={momentum} eps={eps:e}")
         }
-        LayerKind::Activation(a) => activation_name(*a).to_string(),
+        LayerKind::Dropout { rate } => format!("dropout {rate}"),
     }
 }
 
@@ -455,9 +644,17 @@ fn summary(net: &Network) -> String {
     }
     out += &rule;
     if let Some(loss) = &net.loss {
-        out += &format!("loss: {}\n", loss_name(loss.kind));
+        out += &format!("loss: {}", loss_name(loss.kind));
+        if let Some(a) = loss.fused {
+            out += &format!(" (fused with {})", activation_source(a));
+        }
+        out += "\n";
     }
+    let buffers: usize = net.layers.iter().map(Layer::buffers).sum();
     out += &format!("trainable params: {}\n", net.params());
+    if buffers > 0 {
+        out += &format!("non-trainable (running statistics): {buffers}\n");
+    }
     out
 }
 

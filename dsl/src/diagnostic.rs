@@ -47,8 +47,6 @@ pub enum Code {
     DuplicateNetwork,
     /// Nothing says how wide the network's input is.
     UnknownInputWidth,
-    /// A statement the language knows but the runtime does not support yet.
-    NotSupported,
     /// A network with no layers.
     EmptyNetwork,
     /// An attribute given twice.
@@ -76,7 +74,7 @@ impl Code {
             Code::DuplicateLabel => "E0015",
             Code::DuplicateNetwork => "E0016",
             Code::UnknownInputWidth => "E0017",
-            Code::NotSupported => "E0018",
+            // E0018 ("not supported yet") is retired: every statement has its runtime.
             Code::EmptyNetwork => "E0019",
             Code::DuplicateAttribute => "E0020",
         }

@@ -62,7 +62,17 @@ impl Layer {
     pub fn params(&self) -> usize {
         match &self.kind {
             LayerKind::Dense { .. } => self.input * self.output + self.output,
-            LayerKind::Activation(_) => 0,
+            LayerKind::Maxout { k, .. } => k * (self.input * self.output + self.output),
+            LayerKind::BatchNorm { .. } => 2 * self.output,
+            LayerKind::Activation(_) | LayerKind::Dropout { .. } => 0,
+        }
+    }
+
+    /// Number of non-trainable state scalars (batchnorm's running statistics).
+    pub fn buffers(&self) -> usize {
+        match self.kind {
+            LayerKind::BatchNorm { .. } => 2 * self.output,
+            _ => 0,
         }
     }
 }
@@ -81,10 +91,31 @@ pub enum LayerKind {
     },
     /// An activation as a statement of its own.
     Activation(Activation),
+    /// The maximum over `k` affine pieces per output unit.
+    Maxout {
+        /// Pieces per unit (at least 2).
+        k: usize,
+        /// How the weights start.
+        weight_init: Init,
+        /// How the biases start.
+        bias_init: Init,
+    },
+    /// Batch normalization over each feature.
+    BatchNorm {
+        /// Weight of the newest batch in the running statistics.
+        momentum: f64,
+        /// Added to the variance before the square root.
+        eps: f64,
+    },
+    /// Inverted dropout, active in training only.
+    Dropout {
+        /// The fraction of units dropped, in [0, 1).
+        rate: f64,
+    },
 }
 
 /// An activation function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Activation {
     /// `f(x) = x`
     Identity,
@@ -96,8 +127,28 @@ pub enum Activation {
     Tanh,
     /// `max(0, x)`
     Relu,
+    /// `x` for x > 0, else `slope · x`.
+    LeakyRelu(f64),
+    /// `x` for x > 0, else `alpha · (e^x − 1)`.
+    Elu(f64),
+    /// Scaled ELU with the self-normalizing constants.
+    Selu,
+    /// `x · Φ(x)`, exact.
+    Gelu,
+    /// GELU's tanh approximation.
+    GeluTanh,
+    /// `x · sigmoid(x)` (swish).
+    Silu,
+    /// `ln(1 + e^x)`.
+    Softplus,
+    /// `x · tanh(softplus(x))`.
+    Mish,
+    /// `relu6(x + 3) / 6`.
+    HardSigmoid,
     /// Row-wise `e^x / Σ e^x`.
     Softmax,
+    /// Row-wise `x − log Σ e^x`.
+    LogSoftmax,
 }
 
 /// How a parameter tensor starts.
@@ -131,6 +182,16 @@ pub enum Init {
     HeNormal,
     /// Kaiming uniform for ReLU: bound `√(6 / fan_in)`.
     HeUniform,
+    /// Kaiming normal for leaky ReLU of slope `a`: std `√(2 / ((1 + a²) fan_in))`.
+    KaimingNormal {
+        /// The negative slope.
+        a: f64,
+    },
+    /// Kaiming uniform for leaky ReLU of slope `a`: bound `√(6 / ((1 + a²) fan_in))`.
+    KaimingUniform {
+        /// The negative slope.
+        a: f64,
+    },
     /// LeCun normal: std `√(1 / fan_in)`.
     LecunNormal,
     /// LeCun uniform: bound `√(3 / fan_in)`.
@@ -144,15 +205,81 @@ pub enum Init {
 pub struct Loss {
     /// The struct field: the label, or `loss`.
     pub field: String,
-    /// Which loss.
+    /// Which loss, with its parameters.
     pub kind: LossKind,
+    /// How per-sample losses become one number.
+    pub reduction: Reduction,
+    /// The activation that was folded into the loss (`softmax` before a cross-entropy):
+    /// training then works on logits, which is simpler and more stable; `predict`
+    /// still applies the activation.
+    pub fused: Option<Activation>,
 }
 
-/// A loss function.
+/// How per-sample losses become the training objective.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduction {
+    /// Mean over the batch (the default).
+    Mean,
+    /// Sum over the batch.
+    Sum,
+    /// Keep the per-sample losses; training follows their sum.
+    None,
+}
+
+/// A loss function with its parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum LossKind {
-    /// Softmax cross-entropy on logits with integer labels (PyTorch `CrossEntropyLoss`).
+    /// Softmax cross-entropy on logits (PyTorch `CrossEntropyLoss`).
     SoftmaxCe,
-    /// Mean squared error over all elements (PyTorch `MSELoss`).
+    /// The multiclass SVM loss `Σ_{j≠y} max(0, s_j − s_y + margin)`.
+    MulticlassHinge {
+        /// The margin (default 1).
+        margin: f64,
+    },
+    /// Mean squared error.
     Mse,
+    /// The course's `½ Σ (y − t)²` per sample.
+    SseHalf,
+    /// Cross-entropy on probabilities, `−Σ t log p`.
+    CrossEntropy,
+    /// Keras `binary_crossentropy`.
+    BinaryCrossentropy {
+        /// Whether the outputs are logits rather than probabilities.
+        from_logits: bool,
+    },
+    /// Keras `categorical_crossentropy` (one-hot targets).
+    CategoricalCrossentropy {
+        /// Whether the outputs are logits rather than probabilities.
+        from_logits: bool,
+    },
+    /// Keras `sparse_categorical_crossentropy` (integer labels).
+    SparseCategoricalCrossentropy {
+        /// Whether the outputs are logits rather than probabilities.
+        from_logits: bool,
+    },
+    /// Keras `poisson`.
+    Poisson,
+    /// Keras `kl_divergence`.
+    KlDivergence,
+    /// Keras `mean_absolute_error`.
+    MeanAbsoluteError,
+    /// Keras `mean_absolute_percentage_error`.
+    MeanAbsolutePercentageError,
+    /// Keras `mean_squared_logarithmic_error`.
+    MeanSquaredLogarithmicError,
+    /// Keras `cosine_similarity` (minimizes −cos).
+    CosineSimilarity,
+    /// Keras `huber`.
+    Huber {
+        /// Where the loss turns from quadratic to linear (default 1).
+        delta: f64,
+    },
+    /// Keras `log_cosh`.
+    LogCosh,
+    /// Keras `hinge`.
+    Hinge,
+    /// Keras `squared_hinge`.
+    SquaredHinge,
+    /// Keras `categorical_hinge`.
+    CategoricalHinge,
 }

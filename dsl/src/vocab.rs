@@ -12,19 +12,8 @@ pub struct LayerWord {
     pub name: &'static str,
     /// The attributes it takes.
     pub attrs: &'static [&'static str],
-    /// Whether the runtime has it yet; if not, the issue that brings it.
-    pub support: Support,
     /// One line for error messages and the reference.
     pub summary: &'static str,
-}
-
-/// Whether the runtime implements a word yet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Support {
-    /// Compiles to working code.
-    Yes,
-    /// Parses and is checked, but codegen has no runtime to call yet.
-    NotYet,
 }
 
 /// The layer statements.
@@ -32,31 +21,26 @@ pub const LAYERS: &[LayerWord] = &[
     LayerWord {
         name: "input",
         attrs: &[],
-        support: Support::Yes,
         summary: "`input 784`: the width of one input sample",
     },
     LayerWord {
         name: "dense",
         attrs: &["init", "bias", "weights"],
-        support: Support::Yes,
         summary: "`dense 784->128 relu`: an affine layer with an optional activation",
     },
     LayerWord {
         name: "maxout",
         attrs: &["k", "init", "bias"],
-        support: Support::NotYet,
         summary: "`maxout 128->64 k=2`: the maximum over k affine pieces",
     },
     LayerWord {
         name: "batchnorm",
         attrs: &["momentum", "eps"],
-        support: Support::NotYet,
         summary: "`batchnorm momentum=0.1 eps=1e-5`: batch normalization",
     },
     LayerWord {
         name: "dropout",
         attrs: &[],
-        support: Support::NotYet,
         summary: "`dropout 0.5`: inverted dropout, active only in training",
     },
 ];
@@ -65,44 +49,40 @@ pub const LAYERS: &[LayerWord] = &[
 pub struct ActivationWord {
     /// The keyword.
     pub name: &'static str,
-    /// The runtime activation, if it exists yet.
-    pub activation: Option<Activation>,
+    /// The activation, given its parameter (or the default).
+    pub make: fn(f64) -> Activation,
     /// The name and default of its one optional parameter (`leaky_relu 0.1`).
     pub param: Option<(&'static str, f64)>,
 }
 
 /// The activations.
 pub const ACTIVATIONS: &[ActivationWord] = &[
-    act("identity", Some(Activation::Identity), None),
-    act("linear", Some(Activation::Identity), None),
-    act("step", Some(Activation::Step), None),
-    act("sigmoid", Some(Activation::Sigmoid), None),
-    act("tanh", Some(Activation::Tanh), None),
-    act("relu", Some(Activation::Relu), None),
-    act("softmax", Some(Activation::Softmax), None),
-    act("leaky_relu", None, Some(("slope", 0.01))),
-    act("elu", None, Some(("alpha", 1.0))),
-    act("selu", None, None),
-    act("gelu", None, None),
-    act("gelu_tanh", None, None),
-    act("silu", None, None),
-    act("swish", None, None),
-    act("softplus", None, None),
-    act("mish", None, None),
-    act("hard_sigmoid", None, None),
-    act("log_softmax", None, None),
+    act("identity", |_| Activation::Identity, None),
+    act("linear", |_| Activation::Identity, None),
+    act("step", |_| Activation::Step, None),
+    act("sigmoid", |_| Activation::Sigmoid, None),
+    act("tanh", |_| Activation::Tanh, None),
+    act("relu", |_| Activation::Relu, None),
+    act("leaky_relu", Activation::LeakyRelu, Some(("slope", 0.01))),
+    act("elu", Activation::Elu, Some(("alpha", 1.0))),
+    act("selu", |_| Activation::Selu, None),
+    act("gelu", |_| Activation::Gelu, None),
+    act("gelu_tanh", |_| Activation::GeluTanh, None),
+    act("silu", |_| Activation::Silu, None),
+    act("swish", |_| Activation::Silu, None),
+    act("softplus", |_| Activation::Softplus, None),
+    act("mish", |_| Activation::Mish, None),
+    act("hard_sigmoid", |_| Activation::HardSigmoid, None),
+    act("softmax", |_| Activation::Softmax, None),
+    act("log_softmax", |_| Activation::LogSoftmax, None),
 ];
 
 const fn act(
     name: &'static str,
-    activation: Option<Activation>,
+    make: fn(f64) -> Activation,
     param: Option<(&'static str, f64)>,
 ) -> ActivationWord {
-    ActivationWord {
-        name,
-        activation,
-        param,
-    }
+    ActivationWord { name, make, param }
 }
 
 /// What output width a loss needs.
@@ -120,40 +100,97 @@ pub enum OutputNeed {
 pub struct LossWord {
     /// The keyword.
     pub name: &'static str,
-    /// The runtime loss, if it exists yet.
-    pub kind: Option<LossKind>,
+    /// The loss with its default parameters; attributes override them.
+    pub kind: LossKind,
     /// The output width it needs.
     pub output: OutputNeed,
 }
 
 /// The losses.
 pub const LOSSES: &[LossWord] = &[
-    loss("softmax_ce", Some(LossKind::SoftmaxCe), OutputNeed::Classes),
-    loss("mse", Some(LossKind::Mse), OutputNeed::Any),
-    loss("mean_squared_error", Some(LossKind::Mse), OutputNeed::Any),
-    loss("sse_half", None, OutputNeed::Any),
-    loss("multiclass_hinge", None, OutputNeed::Classes),
-    loss("cross_entropy", None, OutputNeed::Classes),
-    loss("binary_crossentropy", None, OutputNeed::One),
-    loss("bce", None, OutputNeed::One),
-    loss("categorical_crossentropy", None, OutputNeed::Classes),
-    loss("sparse_categorical_crossentropy", None, OutputNeed::Classes),
-    loss("poisson", None, OutputNeed::Any),
-    loss("kl_divergence", None, OutputNeed::Any),
-    loss("mean_absolute_error", None, OutputNeed::Any),
-    loss("mae", None, OutputNeed::Any),
-    loss("mean_absolute_percentage_error", None, OutputNeed::Any),
-    loss("mean_squared_logarithmic_error", None, OutputNeed::Any),
-    loss("cosine_similarity", None, OutputNeed::Any),
-    loss("huber", None, OutputNeed::Any),
-    loss("log_cosh", None, OutputNeed::Any),
-    loss("hinge", None, OutputNeed::One),
-    loss("squared_hinge", None, OutputNeed::One),
-    loss("categorical_hinge", None, OutputNeed::Classes),
+    loss("softmax_ce", LossKind::SoftmaxCe, OutputNeed::Classes),
+    loss(
+        "multiclass_hinge",
+        LossKind::MulticlassHinge { margin: 1.0 },
+        OutputNeed::Classes,
+    ),
+    loss("mse", LossKind::Mse, OutputNeed::Any),
+    loss("mean_squared_error", LossKind::Mse, OutputNeed::Any),
+    loss("sse_half", LossKind::SseHalf, OutputNeed::Any),
+    loss("cross_entropy", LossKind::CrossEntropy, OutputNeed::Classes),
+    loss("binary_crossentropy", BCE, OutputNeed::One),
+    loss("bce", BCE, OutputNeed::One),
+    loss(
+        "categorical_crossentropy",
+        LossKind::CategoricalCrossentropy { from_logits: false },
+        OutputNeed::Classes,
+    ),
+    loss(
+        "sparse_categorical_crossentropy",
+        LossKind::SparseCategoricalCrossentropy { from_logits: false },
+        OutputNeed::Classes,
+    ),
+    loss("poisson", LossKind::Poisson, OutputNeed::Any),
+    loss("kl_divergence", LossKind::KlDivergence, OutputNeed::Any),
+    loss("kld", LossKind::KlDivergence, OutputNeed::Any),
+    loss(
+        "mean_absolute_error",
+        LossKind::MeanAbsoluteError,
+        OutputNeed::Any,
+    ),
+    loss("mae", LossKind::MeanAbsoluteError, OutputNeed::Any),
+    loss(
+        "mean_absolute_percentage_error",
+        LossKind::MeanAbsolutePercentageError,
+        OutputNeed::Any,
+    ),
+    loss(
+        "mape",
+        LossKind::MeanAbsolutePercentageError,
+        OutputNeed::Any,
+    ),
+    loss(
+        "mean_squared_logarithmic_error",
+        LossKind::MeanSquaredLogarithmicError,
+        OutputNeed::Any,
+    ),
+    loss(
+        "msle",
+        LossKind::MeanSquaredLogarithmicError,
+        OutputNeed::Any,
+    ),
+    loss(
+        "cosine_similarity",
+        LossKind::CosineSimilarity,
+        OutputNeed::Any,
+    ),
+    loss("huber", LossKind::Huber { delta: 1.0 }, OutputNeed::Any),
+    loss("log_cosh", LossKind::LogCosh, OutputNeed::Any),
+    loss("hinge", LossKind::Hinge, OutputNeed::One),
+    loss("squared_hinge", LossKind::SquaredHinge, OutputNeed::One),
+    loss(
+        "categorical_hinge",
+        LossKind::CategoricalHinge,
+        OutputNeed::Classes,
+    ),
 ];
 
-const fn loss(name: &'static str, kind: Option<LossKind>, output: OutputNeed) -> LossWord {
+const BCE: LossKind = LossKind::BinaryCrossentropy { from_logits: false };
+
+const fn loss(name: &'static str, kind: LossKind, output: OutputNeed) -> LossWord {
     LossWord { name, kind, output }
+}
+
+/// The attributes a loss takes: `reduction` for all, and its own parameters.
+pub fn loss_attrs(kind: LossKind) -> &'static [&'static str] {
+    match kind {
+        LossKind::MulticlassHinge { .. } => &["reduction", "margin"],
+        LossKind::Huber { .. } => &["reduction", "delta"],
+        LossKind::BinaryCrossentropy { .. }
+        | LossKind::CategoricalCrossentropy { .. }
+        | LossKind::SparseCategoricalCrossentropy { .. } => &["reduction", "from_logits"],
+        _ => &["reduction"],
+    }
 }
 
 /// Initializer names that take no arguments, and the calls that do.

@@ -47,3 +47,38 @@ fn several_networks_visibility_and_standalone_activations() {
         pub Probabilities { dense 3->3 softmax init=zeros }"
     ));
 }
+
+#[test]
+fn every_statement() {
+    insta::assert_snapshot!(emit(
+        "/// Every statement of the language in one network.
+        pub Everything {
+            input 8;
+            fc1: dense 8->16 leaky_relu 0.1 init=he bias=0.01;
+            bn1: batchnorm momentum=0.1 eps=1e-5;
+            drop1: dropout 0.25;
+            mx: maxout 16->8 k=3 init=xavier_uniform;
+            elu 0.5;
+            dense 8 selu;
+            gelu; gelu_tanh; silu; swish; softplus; mish; hard_sigmoid;
+            dense 8 step init=uniform(-0.1, 0.1);
+            identity; sigmoid; tanh; relu;
+            dense 8 init=lecun_uniform bias=[0, 1, 2, 3, 4, 5, 6, 7];
+            log_softmax;
+            dense 4 init=normal(0, 0.01);
+            huber delta=0.5 reduction=sum
+        }"
+    ));
+}
+
+#[test]
+fn fused_output_activations() {
+    insta::assert_snapshot!(emit(
+        "/// softmax + categorical cross-entropy: trained on logits.
+        pub Categorical { input 4; dense 3 softmax; categorical_crossentropy }
+        /// sigmoid + binary cross-entropy: trained on logits.
+        pub Binary { input 4; dense 8 relu; dense 1; sigmoid; bce }
+        /// Already on logits: nothing to fuse.
+        pub Logits { input 4; dense 3; sparse_categorical_crossentropy from_logits=true reduction=none }"
+    ));
+}

@@ -1,0 +1,5 @@
+axonal::network! {
+    pub Net { batchnorm; dense 8; dense 2; mse }
+}
+
+fn main() {}
