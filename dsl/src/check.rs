@@ -599,7 +599,10 @@ impl<'d> NetworkChecker<'d> {
                         Diagnostic::new(
                             Code::BadArgument,
                             n.span.clone(),
-                            format!("a `{}` {what} must be {range}, found {}", word.name, n.text),
+                            format!(
+                                "the {what} of `{}` must be {range}, found {}",
+                                word.name, n.text
+                            ),
                         )
                         .label(format!("the {what}"))
                         .help(format!("for example {example}")),

@@ -85,6 +85,18 @@ fn network(net: &Network) -> TokenStream {
         let new = layer_new(layer);
         quote! { #field: #new, }
     });
+    // Fixed networks (activations only) draw nothing: say so instead of warning.
+    let draws = net.layers.iter().any(|l| {
+        matches!(
+            l.kind,
+            LayerKind::Dense { .. } | LayerKind::Maxout { .. } | LayerKind::Dropout { .. }
+        )
+    });
+    let unused_rng = if draws {
+        quote!()
+    } else {
+        quote!(let _ = rng;)
+    };
     let (loss_field, loss_init) = match &net.loss {
         Some(loss) => {
             let field = ident(&loss.field);
@@ -117,6 +129,7 @@ fn network(net: &Network) -> TokenStream {
 
             /// A network with parameters drawn from the initializers of its source.
             pub fn new<R: ::axonal::rand::Rng + ?Sized>(rng: &mut R) -> Self {
+                #unused_rng
                 Self {
                     #(#inits)*
                     #loss_init
@@ -196,11 +209,21 @@ fn model_impl(net: &Network) -> TokenStream {
         quote! { self.#f.backward(#input, #grad, #need_input_grad); }
     });
 
-    let visits = net.layers.iter().filter(|l| l.params() > 0).map(|l| {
-        let f = ident(&l.field);
-        let key = &l.field;
-        quote! { self.#f.visit_params(#key, f); }
-    });
+    let visits: Vec<TokenStream> = net
+        .layers
+        .iter()
+        .filter(|l| l.params() > 0)
+        .map(|l| {
+            let f = ident(&l.field);
+            let key = &l.field;
+            quote! { self.#f.visit_params(#key, f); }
+        })
+        .collect();
+    let visits = if visits.is_empty() {
+        quote! { let _ = f; }
+    } else {
+        quote! { #(#visits)* }
+    };
 
     let buffer_visits: Vec<TokenStream> = net
         .layers
@@ -291,7 +314,7 @@ fn model_impl(net: &Network) -> TokenStream {
             }
 
             fn visit_params(&mut self, f: &mut dyn FnMut(::axonal::Param<'_, F>)) {
-                #(#visits)*
+                #visits
             }
 
             #visit_buffers

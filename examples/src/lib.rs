@@ -17,9 +17,23 @@ pub mod backprop {
     include!(concat!(env!("OUT_DIR"), "/backprop.rs"));
 }
 
+/// The course's worked loss example: scores handed straight to a loss (`models/losses.nn`).
+pub mod losses {
+    include!(concat!(env!("OUT_DIR"), "/losses.rs"));
+}
+
 /// A classifier for three interleaved spirals (`models/spiral.nn`).
 pub mod spiral {
     include!(concat!(env!("OUT_DIR"), "/spiral.rs"));
 }
 
+/// The course's weight-initialization experiment (`models/init.nn`): six stacks of 5 dense
+/// layers of 100 units that differ only in their initial weights, and the code that runs them.
+pub mod init {
+    include!(concat!(env!("OUT_DIR"), "/init.rs"));
+    mod experiment;
+    pub use experiment::*;
+}
+
 pub mod data;
+pub mod plot;

@@ -219,6 +219,435 @@ impl<F: Float> ActivationFn<F> for Softmax {
     }
 }
 
+/// Leaky ReLU: x if x > 0, else slope·x (`torch.nn.functional.leaky_relu`). Its derivative
+/// at 0 is `slope`, as PyTorch's autograd gives.
+///
+/// The language's default slope, PyTorch's too, is 0.01 (`leaky_relu` means
+/// `leaky_relu 0.01`); [`Default`] gives it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LeakyRelu<F> {
+    /// Slope for x ≤ 0.
+    pub slope: F,
+}
+
+impl<F: Float> LeakyRelu<F> {
+    /// The default slope of the language and of PyTorch: 0.01.
+    pub const DEFAULT_SLOPE: f64 = 0.01;
+
+    /// Leaky ReLU with the given slope for x ≤ 0 (any value; the compiler rejects bad ones).
+    pub fn new(slope: f64) -> Self {
+        Self {
+            slope: F::from_f64(slope),
+        }
+    }
+}
+
+impl<F: Float> Default for LeakyRelu<F> {
+    /// Slope 0.01 ([`LeakyRelu::DEFAULT_SLOPE`]).
+    fn default() -> Self {
+        Self::new(Self::DEFAULT_SLOPE)
+    }
+}
+
+impl<F: Float> ActivationFn<F> for LeakyRelu<F> {
+    const NAME: &'static str = "leaky_relu";
+
+    fn forward(&self, x: ArrayView2<'_, F>, y: ArrayViewMut2<'_, F>) {
+        let slope = self.slope;
+        map(x, y, |x| if x > F::zero() { x } else { x * slope });
+    }
+
+    fn backward(
+        &self,
+        x: ArrayView2<'_, F>,
+        y: ArrayView2<'_, F>,
+        grad_y: ArrayView2<'_, F>,
+        grad_x: ArrayViewMut2<'_, F>,
+    ) {
+        let slope = self.slope;
+        map_backward(x, y, grad_y, grad_x, |x, _| {
+            if x > F::zero() {
+                F::one()
+            } else {
+                slope
+            }
+        });
+    }
+}
+
+/// ELU: x if x > 0, else alpha·(eˣ − 1) (`torch.nn.functional.elu`), with eˣ − 1 computed
+/// by `exp_m1` as PyTorch does, so it keeps full precision near 0. Its derivative at 0 is
+/// `alpha` (the x ≤ 0 branch, alpha·eˣ), as PyTorch's autograd gives.
+///
+/// The language's default alpha, PyTorch's too, is 1.0; [`Default`] gives it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Elu<F> {
+    /// Scale of the negative part: the value approached as x → −∞ is −alpha.
+    pub alpha: F,
+}
+
+impl<F: Float> Elu<F> {
+    /// The default alpha of the language and of PyTorch: 1.0.
+    pub const DEFAULT_ALPHA: f64 = 1.0;
+
+    /// ELU with the given alpha (any value; the compiler rejects bad ones).
+    pub fn new(alpha: f64) -> Self {
+        Self {
+            alpha: F::from_f64(alpha),
+        }
+    }
+}
+
+impl<F: Float> Default for Elu<F> {
+    /// Alpha 1.0 ([`Elu::DEFAULT_ALPHA`]).
+    fn default() -> Self {
+        Self::new(Self::DEFAULT_ALPHA)
+    }
+}
+
+impl<F: Float> ActivationFn<F> for Elu<F> {
+    const NAME: &'static str = "elu";
+
+    fn forward(&self, x: ArrayView2<'_, F>, y: ArrayViewMut2<'_, F>) {
+        let alpha = self.alpha;
+        map(x, y, |x| if x > F::zero() { x } else { x.exp_m1() * alpha });
+    }
+
+    fn backward(
+        &self,
+        x: ArrayView2<'_, F>,
+        y: ArrayView2<'_, F>,
+        grad_y: ArrayView2<'_, F>,
+        grad_x: ArrayViewMut2<'_, F>,
+    ) {
+        let alpha = self.alpha;
+        map_backward(x, y, grad_y, grad_x, |x, _| {
+            if x > F::zero() {
+                F::one()
+            } else {
+                alpha * x.exp()
+            }
+        });
+    }
+}
+
+/// SELU: scale·x if x > 0, else scale·alpha·(eˣ − 1), with PyTorch's constants
+/// ([`Selu::ALPHA`], [`Selu::SCALE`]) (`torch.nn.functional.selu`). Its derivative at 0 is
+/// scale·alpha ≈ 1.758, as PyTorch's autograd gives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Selu;
+
+impl Selu {
+    /// α of Klambauer et al. (2017), as in PyTorch.
+    pub const ALPHA: f64 = 1.673_263_242_354_377_284_817_042_991_671_7;
+    /// λ (the scale) of Klambauer et al. (2017), as in PyTorch.
+    pub const SCALE: f64 = 1.050_700_987_355_480_493_419_334_985_294_6;
+}
+
+impl<F: Float> ActivationFn<F> for Selu {
+    const NAME: &'static str = "selu";
+
+    fn forward(&self, x: ArrayView2<'_, F>, y: ArrayViewMut2<'_, F>) {
+        let (scale, scale_alpha) = (
+            F::from_f64(Self::SCALE),
+            F::from_f64(Self::SCALE * Self::ALPHA),
+        );
+        map(x, y, |x| {
+            if x > F::zero() {
+                x * scale
+            } else {
+                x.exp_m1() * scale_alpha
+            }
+        });
+    }
+
+    fn backward(
+        &self,
+        x: ArrayView2<'_, F>,
+        y: ArrayView2<'_, F>,
+        grad_y: ArrayView2<'_, F>,
+        grad_x: ArrayViewMut2<'_, F>,
+    ) {
+        let (scale, scale_alpha) = (
+            F::from_f64(Self::SCALE),
+            F::from_f64(Self::SCALE * Self::ALPHA),
+        );
+        map_backward(x, y, grad_y, grad_x, |x, _| {
+            if x > F::zero() {
+                scale
+            } else {
+                scale_alpha * x.exp()
+            }
+        });
+    }
+}
+
+/// Φ(x), the standard normal CDF, as ½·erfc(−x/√2) in `f64`: unlike ½·(1 + erf(x/√2)) it
+/// does not cancel for negative x, and no intermediate overflows for any finite `f32`.
+fn normal_cdf(x: f64) -> f64 {
+    0.5 * libm::erfc(-x * std::f64::consts::FRAC_1_SQRT_2)
+}
+
+/// φ(x) = e^(−x²/2) / √(2π), the standard normal density (0 when x² overflows).
+fn normal_pdf(x: f64) -> f64 {
+    (-0.5 * x * x).exp()
+        * (0.5 * std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2)
+}
+
+/// GELU, exact: x·Φ(x) with Φ the standard normal CDF (`torch.nn.functional.gelu`,
+/// approximate='none'). Φ is computed in `f64` with `libm::erfc`, so GELU stays accurate
+/// for negative x where PyTorch's ½·(1 + erf) cancels; below x ≈ −8.3 PyTorch returns −0
+/// where this returns the true value, under 1e-15 in magnitude.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Gelu;
+
+impl<F: Float> ActivationFn<F> for Gelu {
+    const NAME: &'static str = "gelu";
+
+    fn forward(&self, x: ArrayView2<'_, F>, y: ArrayViewMut2<'_, F>) {
+        map(x, y, |x| F::from_f64(x.as_f64() * normal_cdf(x.as_f64())));
+    }
+
+    /// gelu'(x) = Φ(x) + x·φ(x).
+    fn backward(
+        &self,
+        x: ArrayView2<'_, F>,
+        y: ArrayView2<'_, F>,
+        grad_y: ArrayView2<'_, F>,
+        grad_x: ArrayViewMut2<'_, F>,
+    ) {
+        map_backward(x, y, grad_y, grad_x, |x, _| {
+            let x = x.as_f64();
+            F::from_f64(normal_cdf(x) + x * normal_pdf(x))
+        });
+    }
+}
+
+/// GELU's tanh approximation, ½·x·(1 + tanh(u)) with u = √(2/π)·(x + 0.044715·x³)
+/// (`torch.nn.functional.gelu`, approximate='tanh').
+///
+/// It is computed as x·σ(2u), the same function (½·(1 + tanh u) = σ(2u)) without the
+/// cancellation of 1 + tanh u for negative x.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GeluTanh;
+
+impl GeluTanh {
+    /// √(2/π), the factor of u.
+    const BETA: f64 = std::f64::consts::SQRT_2 * std::f64::consts::FRAC_2_SQRT_PI * 0.5;
+    /// The cubic coefficient of u.
+    const KAPPA: f64 = 0.044715;
+}
+
+impl<F: Float> ActivationFn<F> for GeluTanh {
+    const NAME: &'static str = "gelu_tanh";
+
+    fn forward(&self, x: ArrayView2<'_, F>, y: ArrayViewMut2<'_, F>) {
+        let (beta, kappa, two) = (
+            F::from_f64(Self::BETA),
+            F::from_f64(Self::KAPPA),
+            F::from_f64(2.0),
+        );
+        map(x, y, |x| x * sigmoid(two * beta * (x + kappa * x * x * x)));
+    }
+
+    /// With s = σ(2u): d/dx = s + 2x·s(1 − s)·√(2/π)(1 + 3·0.044715·x²); just s where
+    /// s(1 − s) is 0 (|x| huge), so that 0·∞ never appears.
+    fn backward(
+        &self,
+        x: ArrayView2<'_, F>,
+        y: ArrayView2<'_, F>,
+        grad_y: ArrayView2<'_, F>,
+        grad_x: ArrayViewMut2<'_, F>,
+    ) {
+        let (beta, kappa, two, three) = (
+            F::from_f64(Self::BETA),
+            F::from_f64(Self::KAPPA),
+            F::from_f64(2.0),
+            F::from_f64(3.0),
+        );
+        map_backward(x, y, grad_y, grad_x, |x, _| {
+            let s = sigmoid(two * beta * (x + kappa * x * x * x));
+            let ds = s * (F::one() - s);
+            if ds == F::zero() {
+                s
+            } else {
+                s + two * x * ds * beta * (F::one() + three * kappa * x * x)
+            }
+        });
+    }
+}
+
+/// SiLU (swish): x·σ(x) (`torch.nn.functional.silu`); the language's `swish` is this.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Silu;
+
+impl<F: Float> ActivationFn<F> for Silu {
+    const NAME: &'static str = "silu";
+
+    fn forward(&self, x: ArrayView2<'_, F>, y: ArrayViewMut2<'_, F>) {
+        map(x, y, |x| x * sigmoid(x));
+    }
+
+    /// silu'(x) = σ(x)·(1 + x·(1 − σ(x))).
+    fn backward(
+        &self,
+        x: ArrayView2<'_, F>,
+        y: ArrayView2<'_, F>,
+        grad_y: ArrayView2<'_, F>,
+        grad_x: ArrayViewMut2<'_, F>,
+    ) {
+        map_backward(x, y, grad_y, grad_x, |x, _| {
+            let s = sigmoid(x);
+            s * (F::one() + x * (F::one() - s))
+        });
+    }
+}
+
+/// Above this input softplus is x itself (PyTorch's default `threshold=20`).
+const SOFTPLUS_THRESHOLD: f64 = 20.0;
+
+/// ln(1 + eˣ), or x above [`SOFTPLUS_THRESHOLD`] (where they agree to rounding), as PyTorch.
+fn softplus<F: Float>(x: F) -> F {
+    if x > F::from_f64(SOFTPLUS_THRESHOLD) {
+        x
+    } else {
+        x.exp().ln_1p()
+    }
+}
+
+/// Softplus: ln(1 + eˣ), and x itself above 20 (`torch.nn.functional.softplus` with its
+/// defaults beta=1, threshold=20), so that eˣ never overflows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Softplus;
+
+impl<F: Float> ActivationFn<F> for Softplus {
+    const NAME: &'static str = "softplus";
+
+    fn forward(&self, x: ArrayView2<'_, F>, y: ArrayViewMut2<'_, F>) {
+        map(x, y, softplus);
+    }
+
+    /// softplus'(x) = eˣ / (eˣ + 1) = σ(x), and 1 above the threshold, as PyTorch.
+    fn backward(
+        &self,
+        x: ArrayView2<'_, F>,
+        y: ArrayView2<'_, F>,
+        grad_y: ArrayView2<'_, F>,
+        grad_x: ArrayViewMut2<'_, F>,
+    ) {
+        let threshold = F::from_f64(SOFTPLUS_THRESHOLD);
+        map_backward(x, y, grad_y, grad_x, |x, _| {
+            if x > threshold {
+                F::one()
+            } else {
+                let z = x.exp();
+                z / (z + F::one())
+            }
+        });
+    }
+}
+
+/// Mish: x·tanh(softplus(x)) (`torch.nn.functional.mish`); softplus as in [`Softplus`], so
+/// nothing overflows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mish;
+
+impl<F: Float> ActivationFn<F> for Mish {
+    const NAME: &'static str = "mish";
+
+    fn forward(&self, x: ArrayView2<'_, F>, y: ArrayViewMut2<'_, F>) {
+        map(x, y, |x| x * softplus(x).tanh());
+    }
+
+    /// With t = tanh(softplus(x)): mish'(x) = t + x·σ(x)·(1 − t²) (softplus' = σ).
+    fn backward(
+        &self,
+        x: ArrayView2<'_, F>,
+        y: ArrayView2<'_, F>,
+        grad_y: ArrayView2<'_, F>,
+        grad_x: ArrayViewMut2<'_, F>,
+    ) {
+        map_backward(x, y, grad_y, grad_x, |x, _| {
+            let t = softplus(x).tanh();
+            t + x * sigmoid(x) * (F::one() - t * t)
+        });
+    }
+}
+
+/// Hard sigmoid: relu6(x + 3) / 6 = min(max(x + 3, 0), 6) / 6 (`torch.nn.Hardsigmoid`).
+/// Its derivative is 1/6 on the open interval (−3, 3) and 0 elsewhere, at ±3 included, as
+/// PyTorch's autograd gives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HardSigmoid;
+
+impl<F: Float> ActivationFn<F> for HardSigmoid {
+    const NAME: &'static str = "hard_sigmoid";
+
+    fn forward(&self, x: ArrayView2<'_, F>, y: ArrayViewMut2<'_, F>) {
+        let (three, six) = (F::from_f64(3.0), F::from_f64(6.0));
+        map(x, y, |x| (x + three).max(F::zero()).min(six) / six);
+    }
+
+    fn backward(
+        &self,
+        x: ArrayView2<'_, F>,
+        y: ArrayView2<'_, F>,
+        grad_y: ArrayView2<'_, F>,
+        grad_x: ArrayViewMut2<'_, F>,
+    ) {
+        let (three, sixth) = (F::from_f64(3.0), F::from_f64(1.0 / 6.0));
+        map_backward(x, y, grad_y, grad_x, |x, _| {
+            if x > -three && x < three {
+                sixth
+            } else {
+                F::zero()
+            }
+        });
+    }
+}
+
+/// Row-wise log-softmax, yᵢ = xᵢ − ln Σⱼ e^xⱼ (`torch.log_softmax` over the last dimension),
+/// computed as (xᵢ − m) − ln Σⱼ e^(xⱼ − m) with m the row maximum, as PyTorch: stable for
+/// logits such as [1000, 1000] (→ −ln 2 each, exactly rounded) and [−1000, 0] (→ [−1000, 0]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogSoftmax;
+
+impl<F: Float> ActivationFn<F> for LogSoftmax {
+    const NAME: &'static str = "log_softmax";
+
+    fn forward(&self, x: ArrayView2<'_, F>, mut y: ArrayViewMut2<'_, F>) {
+        for (x, mut y) in x.rows().into_iter().zip(y.rows_mut()) {
+            let max = x.fold(F::neg_infinity(), |m, &v| m.max(v));
+            let log_sum = x.fold(F::zero(), |s, &v| s + (v - max).exp()).ln();
+            Zip::from(&mut y)
+                .and(x)
+                .for_each(|y, &x| *y = (x - max) - log_sum);
+        }
+    }
+
+    /// grad_x = grad_y − softmax(x)·Σ grad_y, row by row, with softmax(x) = e^y.
+    fn backward(
+        &self,
+        _x: ArrayView2<'_, F>,
+        y: ArrayView2<'_, F>,
+        grad_y: ArrayView2<'_, F>,
+        mut grad_x: ArrayViewMut2<'_, F>,
+    ) {
+        for ((y, gy), gx) in y
+            .rows()
+            .into_iter()
+            .zip(grad_y.rows())
+            .zip(grad_x.rows_mut())
+        {
+            let total = gy.sum();
+            Zip::from(gx)
+                .and(y)
+                .and(gy)
+                .for_each(|gx, &y, &gy| *gx = gy - y.exp() * total);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,7 @@
 //! The runtime's error type: every mistake a user can make is an `Err`, never a panic.
 
+use std::path::PathBuf;
+
 use crate::loss::TargetKind;
 
 /// Shorthand for results whose error is [`Error`].
@@ -101,4 +103,123 @@ pub enum Error {
     /// An invalid training or evaluation setting (zero epochs, zero batch size, …).
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A file could not be read or written (permissions, full disk, …).
+    #[error("cannot {action} `{}`: {message}", .path.display())]
+    Io {
+        /// What was being done: "read", "write", "rename", …
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The kind of the underlying I/O error, for programs that react to it.
+        kind: std::io::ErrorKind,
+        /// The underlying I/O error, as text.
+        message: String,
+    },
+    /// A data or checkpoint file that does not exist, with where to get it.
+    #[error("`{}` does not exist. {hint}", .path.display())]
+    MissingFile {
+        /// The file looked for.
+        path: PathBuf,
+        /// Where to get it, or how to point the program at it.
+        hint: String,
+    },
+    /// A file whose magic number is not that of the format expected (an IDX labels file
+    /// given where images are expected, a file of another format).
+    #[error("`{}` is not an IDX {what} file: its magic number is {found:#010x}, expected {expected:#010x}{}", .path.display(), magic_hint(*.found))]
+    BadMagic {
+        /// The file.
+        path: PathBuf,
+        /// What the file should hold ("images", "labels").
+        what: &'static str,
+        /// The magic number of that format.
+        expected: u32,
+        /// The first four bytes of the file, big-endian.
+        found: u32,
+    },
+    /// A file shorter (truncated download) or longer than its header says.
+    #[error("`{}` {}: its header describes {expected} bytes but it has {found}", .path.display(), if .found < .expected { "is truncated" } else { "has trailing bytes" })]
+    FileLength {
+        /// The file (for a `.gz`, the lengths are of the decompressed data).
+        path: PathBuf,
+        /// Length in bytes the header describes.
+        expected: u64,
+        /// Length in bytes found.
+        found: u64,
+    },
+    /// An images file and a labels file that do not hold the same number of samples.
+    #[error("`{}` holds {images} images but `{}` holds {labels} labels; they must match", .images_path.display(), .labels_path.display())]
+    SampleCountMismatch {
+        /// The images file.
+        images_path: PathBuf,
+        /// Number of images.
+        images: usize,
+        /// The labels file.
+        labels_path: PathBuf,
+        /// Number of labels.
+        labels: usize,
+    },
+    /// A CSV field or row that cannot be read, with its 1-based line and column.
+    #[error("`{}`, line {line}, column {column}: {message}", .path.display())]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// Line number, counting from 1 (including skipped header lines).
+        line: usize,
+        /// Column number, counting from 1.
+        column: usize,
+        /// What is wrong there.
+        message: String,
+    },
+    /// A file with no data in it (after any skipped header lines).
+    #[error("`{}` has no data rows{}", .path.display(), if *.skipped > 0 { format!(" after the {} skipped header line(s)", .skipped) } else { String::new() })]
+    EmptyFile {
+        /// The file.
+        path: PathBuf,
+        /// Number of header lines that were skipped.
+        skipped: usize,
+    },
+    /// A file that is corrupt for its format: broken gzip data, an unreadable safetensors header.
+    #[error("`{}` is not a valid {format} file: {message}", .path.display())]
+    InvalidFile {
+        /// The file.
+        path: PathBuf,
+        /// The format expected ("gzip", "safetensors checkpoint", …).
+        format: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A checkpoint that does not fit the network: every missing tensor, unexpected tensor,
+    /// wrong shape and wrong dtype, one per entry. The network was left unchanged.
+    #[error("checkpoint `{}` does not fit network `{network}` ({} problem(s)); the network was not changed:\n  {}", .path.display(), .problems.len(), .problems.join("\n  "))]
+    CheckpointMismatch {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Name of the network.
+        network: &'static str,
+        /// One line per problem, e.g. "fc1.weight: shape [10, 784] in the network, [10, 100] in the checkpoint".
+        problems: Vec<String>,
+    },
+}
+
+/// A word on what a wrong magic number looks like, to help whoever reads a [`Error::BadMagic`].
+fn magic_hint(found: u32) -> &'static str {
+    match found {
+        0x0000_0801 => " (that of an IDX labels file)",
+        0x0000_0803 => " (that of an IDX images file)",
+        _ if found >> 16 == 0x1f8b => " (gzip data)",
+        _ if found & 0xffff_ff00 == 0x0000_0800 => " (an IDX file of another shape)",
+        _ => "",
+    }
+}
+
+impl Error {
+    /// An [`Error::Io`] for `action` ("read", "write", …) on `path`.
+    pub(crate) fn io(action: &'static str, path: &std::path::Path, err: &std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.to_path_buf(),
+            kind: err.kind(),
+            message: err.to_string(),
+        }
+    }
 }

@@ -1,5 +1,10 @@
 //! Parameter initializers, with the same standard deviations and bounds as PyTorch's
 //! `torch.nn.init` for the same fan-in and fan-out.
+//!
+//! For a dense layer `IN->OUT` (weight `[OUT, IN]`, PyTorch's layout) fan-in is `IN` and
+//! fan-out is `OUT`, as `torch.nn.init._calculate_fan_in_and_fan_out` gives.
+//! `fixtures/init.py` records PyTorch's numbers (and Keras's, for LeCun) for a 784→128
+//! layer; `tests/init_reference.rs` compares [`Init::std`] and [`Init::bound`] with them.
 
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
@@ -37,27 +42,92 @@ pub enum Init {
     XavierNormal,
     /// Glorot uniform: bound = √(6 / (fan_in + fan_out)) (`torch.nn.init.xavier_uniform_`).
     XavierUniform,
-    /// Kaiming normal, fan-in mode, ReLU gain √2: std = √(2 / fan_in) (`kaiming_normal_`).
+    /// Kaiming normal, fan-in mode, ReLU gain √2: std = √(2 / fan_in)
+    /// (`kaiming_normal_(w, nonlinearity='relu')`); the same as `KaimingNormal { a: 0.0 }`.
     HeNormal,
-    /// Kaiming uniform, fan-in mode, ReLU gain √2: bound = √(6 / fan_in) (`kaiming_uniform_`).
+    /// Kaiming uniform, fan-in mode, ReLU gain √2: bound = √(6 / fan_in)
+    /// (`kaiming_uniform_(w, nonlinearity='relu')`); the same as `KaimingUniform { a: 0.0 }`.
     HeUniform,
-    /// LeCun normal: std = √(1 / fan_in).
+    /// Kaiming normal for a leaky ReLU of negative slope `a`, fan-in mode: gain
+    /// √(2 / (1 + a²)), std = gain / √fan_in
+    /// (`kaiming_normal_(w, a, mode='fan_in', nonlinearity='leaky_relu')`).
+    KaimingNormal {
+        /// Negative slope of the leaky ReLU that follows (0 for ReLU).
+        a: f64,
+    },
+    /// Kaiming uniform for a leaky ReLU of negative slope `a`, fan-in mode: gain
+    /// √(2 / (1 + a²)), bound = gain·√(3 / fan_in)
+    /// (`kaiming_uniform_(w, a, mode='fan_in', nonlinearity='leaky_relu')`). With a = √5 it is
+    /// PyTorch's default for `nn.Linear` weights, bound 1/√fan_in.
+    KaimingUniform {
+        /// Negative slope of the leaky ReLU that follows (0 for ReLU).
+        a: f64,
+    },
+    /// LeCun normal: std = √(1 / fan_in). PyTorch has no `lecun_*`; this is Keras's
+    /// `VarianceScaling(scale=1, mode='fan_in')` formula, but drawn from an untruncated normal,
+    /// whereas Keras's `LecunNormal` draws a normal truncated at ±2σ' with σ' = std / 0.8796,
+    /// so that its standard deviation is the same std.
     LecunNormal,
-    /// LeCun uniform: bound = √(3 / fan_in).
+    /// LeCun uniform: bound = √(3 / fan_in), so std = √(1 / fan_in) (Keras's `LecunUniform`,
+    /// the same formula and distribution; PyTorch has no `lecun_*`).
     LecunUniform,
     /// Exact values, row-major in the parameter's shape (dense weight [out, in]); length checked by the compiler.
     Values(&'static [f64]),
 }
 
+/// Kaiming's gain for a leaky ReLU of negative slope `a`: √(2 / (1 + a²))
+/// (`torch.nn.init.calculate_gain('leaky_relu', a)`; √2 for ReLU, a = 0).
+pub fn leaky_relu_gain(a: f64) -> f64 {
+    (2.0 / (1.0 + a * a)).sqrt()
+}
+
 impl Init {
-    /// Fills `values` (a parameter of the given fan-in/out) — same std/bounds as PyTorch:
-    /// xavier_uniform bound = √(6/(fan_in+fan_out)); xavier_normal std = √(2/(fan_in+fan_out));
-    /// he (kaiming, fan_in, relu gain √2) normal std = √(2/fan_in); he_uniform bound = √(6/fan_in);
-    /// lecun_normal std = √(1/fan_in); lecun_uniform bound = √(3/fan_in).
+    /// The standard deviation of the values `fill` gives a parameter of this fan-in and
+    /// fan-out: the formula, as PyTorch's `torch.nn.init` has it.
+    ///
+    /// xavier_normal std = √(2/(fan_in+fan_out)); he_normal (kaiming, fan_in, relu gain √2)
+    /// std = √(2/fan_in); kaiming_normal with slope a std = √(2/(1+a²))/√fan_in;
+    /// lecun_normal std = √(1/fan_in); uniform ones: bound/√3 (see [`Init::bound`]);
+    /// `Normal` its std, `Uniform` (high − low)/√12; 0 for constants. `None` for `Values`.
+    pub fn std(&self, fan_in: usize, fan_out: usize) -> Option<f64> {
+        let (n_in, n_sum) = (fan_in as f64, (fan_in + fan_out) as f64);
+        match *self {
+            Init::Zeros | Init::Ones | Init::Constant(_) => Some(0.0),
+            Init::Normal { std, .. } => Some(std),
+            Init::XavierNormal => Some((2.0 / n_sum).sqrt()),
+            Init::HeNormal => Some((2.0 / n_in).sqrt()),
+            Init::KaimingNormal { a } => Some(leaky_relu_gain(a) / n_in.sqrt()),
+            Init::LecunNormal => Some((1.0 / n_in).sqrt()),
+            Init::Uniform { low, high } => Some((high - low) / 12f64.sqrt()),
+            Init::XavierUniform
+            | Init::HeUniform
+            | Init::KaimingUniform { .. }
+            | Init::LecunUniform => self.bound(fan_in, fan_out).map(|b| b / 3f64.sqrt()),
+            Init::Values(_) => None,
+        }
+    }
+
+    /// The bound b of the symmetric uniform initializers, which draw from U[−b, b):
+    /// xavier_uniform b = √(6/(fan_in+fan_out)); he_uniform (kaiming, fan_in, relu gain √2)
+    /// b = √(6/fan_in); kaiming_uniform with slope a b = √(2/(1+a²))·√(3/fan_in);
+    /// lecun_uniform b = √(3/fan_in). `None` for every other initializer.
+    pub fn bound(&self, fan_in: usize, fan_out: usize) -> Option<f64> {
+        let (n_in, n_sum) = (fan_in as f64, (fan_in + fan_out) as f64);
+        match *self {
+            Init::XavierUniform => Some((6.0 / n_sum).sqrt()),
+            Init::HeUniform => Some((6.0 / n_in).sqrt()),
+            Init::KaimingUniform { a } => Some(leaky_relu_gain(a) * (3.0 / n_in).sqrt()),
+            Init::LecunUniform => Some((3.0 / n_in).sqrt()),
+            _ => None,
+        }
+    }
+
+    /// Fills `values` (a parameter of the given fan-in/out) with the std or bound of
+    /// [`Init::std`] / [`Init::bound`] — the same as PyTorch's for the same fans.
     ///
     /// # Panics
     /// On a broken invariant the compiler checks: `Values` of the wrong length, a negative or
-    /// non-finite std, `low > high`.
+    /// non-finite std (or slope `a`), `low > high`.
     pub fn fill<F: Float, R: Rng + ?Sized>(
         &self,
         values: &mut [F],
@@ -68,19 +138,22 @@ impl Init {
         if values.is_empty() {
             return;
         }
-        let (fan_in, fan_sum) = (fan_in as f64, (fan_in + fan_out) as f64);
+        let std = || self.std(fan_in, fan_out).unwrap_or(f64::NAN);
+        let bound = || self.bound(fan_in, fan_out).unwrap_or(f64::NAN);
         match *self {
             Init::Zeros => values.fill(F::zero()),
             Init::Ones => values.fill(F::one()),
             Init::Constant(c) => values.fill(F::from_f64(c)),
             Init::Normal { mean, std } => normal(values, mean, std, rng),
             Init::Uniform { low, high } => uniform(values, low, high, rng),
-            Init::XavierNormal => normal(values, 0.0, (2.0 / fan_sum).sqrt(), rng),
-            Init::XavierUniform => symmetric(values, (6.0 / fan_sum).sqrt(), rng),
-            Init::HeNormal => normal(values, 0.0, (2.0 / fan_in).sqrt(), rng),
-            Init::HeUniform => symmetric(values, (6.0 / fan_in).sqrt(), rng),
-            Init::LecunNormal => normal(values, 0.0, (1.0 / fan_in).sqrt(), rng),
-            Init::LecunUniform => symmetric(values, (3.0 / fan_in).sqrt(), rng),
+            Init::XavierNormal
+            | Init::HeNormal
+            | Init::KaimingNormal { .. }
+            | Init::LecunNormal => normal(values, 0.0, std(), rng),
+            Init::XavierUniform
+            | Init::HeUniform
+            | Init::KaimingUniform { .. }
+            | Init::LecunUniform => symmetric(values, bound(), rng),
             Init::Values(exact) => {
                 assert_eq!(
                     exact.len(),
@@ -174,8 +247,35 @@ mod tests {
                 0.01,
                 None,
             ),
+            // kaiming_normal_(a=0.1): √(2/1.01)/28; kaiming_uniform_(a=0.1): √(2/1.01)·√(3/784);
+            // kaiming_uniform_(a=√5), nn.Linear's default: 1/√784 = 1/28.
+            (Init::KaimingNormal { a: 0.1 }, 0.050256967481, None),
+            (Init::KaimingNormal { a: 0.0 }, 0.050507627228, None),
+            (
+                Init::KaimingUniform { a: 0.1 },
+                0.087047621111 / 3f64.sqrt(),
+                Some(0.087047621111),
+            ),
+            (
+                Init::KaimingUniform { a: 5f64.sqrt() },
+                0.035714285714 / 3f64.sqrt(),
+                Some(0.035714285714),
+            ),
         ];
         for (init, std, bound) in cases {
+            // The formulas themselves, to the 12 digits written above.
+            let formula = init.std(784, 128).unwrap();
+            assert!(
+                (formula / std - 1.0).abs() < 1e-10,
+                "{init:?}: std formula {formula}"
+            );
+            if let Some(b) = bound {
+                let formula = init.bound(784, 128).unwrap();
+                assert!(
+                    (formula / b - 1.0).abs() < 1e-10,
+                    "{init:?}: bound formula {formula}"
+                );
+            }
             let (mean, got, v) = draw(init, 200_000);
             assert!(mean.abs() < 0.02 * std, "{init:?}: mean {mean}");
             assert!(
@@ -183,6 +283,8 @@ mod tests {
                 "{init:?}: std {got}, expected {std}"
             );
             if let Some(b) = bound {
+                // (The 12-digit `b` may round below the true bound: allow for it.)
+                let b = b * (1.0 + 1e-11);
                 assert!(v.iter().all(|x| x.abs() <= b), "{init:?}: beyond ±{b}");
                 assert!(
                     v.iter().any(|x| x.abs() > 0.99 * b),
@@ -229,6 +331,27 @@ mod tests {
         assert_eq!(v, [-0.7f32; 3]);
         Init::Values(&[0.5, -0.5, 0.25]).fill(&mut v, 3, 1, &mut rng);
         assert_eq!(v, [0.5, -0.5, 0.25]);
+    }
+
+    #[test]
+    fn kaiming_with_slope_zero_is_he() {
+        for (kaiming, he) in [
+            (Init::KaimingNormal { a: 0.0 }, Init::HeNormal),
+            (Init::KaimingUniform { a: 0.0 }, Init::HeUniform),
+        ] {
+            let (k, h) = (kaiming.std(784, 128).unwrap(), he.std(784, 128).unwrap());
+            assert!((k / h - 1.0).abs() < 1e-15, "{kaiming:?} {k} vs {he:?} {h}");
+        }
+        assert_eq!(Init::HeNormal.bound(784, 128), None);
+        assert_eq!(Init::Values(&[1.0]).std(1, 1), None);
+        assert_eq!(Init::Constant(3.0).std(1, 1), Some(0.0));
+    }
+
+    #[test]
+    #[should_panic(expected = "normal init")]
+    fn non_finite_slope_panics() {
+        let mut v = [0.0f64; 2];
+        Init::KaimingNormal { a: f64::NAN }.fill(&mut v, 2, 1, &mut StdRng::seed_from_u64(0));
     }
 
     #[test]

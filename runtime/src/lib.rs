@@ -12,17 +12,19 @@
 #![warn(missing_docs)]
 
 pub mod activation;
-pub mod buffer;
 pub mod data;
 pub mod error;
 pub mod float;
 pub mod gradcheck;
 pub mod init;
+pub mod io;
 pub mod kernels;
 pub mod layers;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod schedule;
+pub mod scratch;
 pub mod train;
 
 /// The `network!` macro: compiles a network description into a statically-shaped Rust struct.
@@ -35,7 +37,7 @@ pub use rand;
 pub use data::{Dataset, Targets, TargetsView};
 pub use error::{Error, Result};
 pub use float::Float;
-pub use model::{Mode, Model, Param};
+pub use model::{Buffer, Mode, Model, Param};
 pub use train::{EpochStats, Evaluation, Fit, History};
 
 /// A random generator determined by `seed`: what generated `Network::seeded(seed)` uses, so

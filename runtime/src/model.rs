@@ -33,11 +33,34 @@ pub struct Param<'a, F> {
     /// The values, row-major and contiguous; optimizers update them in place.
     pub value: &'a mut [F],
     /// The gradient of the last backward pass, same layout as `value`.
-    pub grad: &'a [F],
+    pub grad: &'a mut [F],
 }
 
 impl<F> Param<'_, F> {
     /// The checkpoint key, `layer.name` (`"fc1.weight"`), as PyTorch's `state_dict` names it.
+    pub fn full_name(&self) -> String {
+        format!("{}.{}", self.layer, self.name)
+    }
+}
+
+/// A non-trainable state tensor (PyTorch calls these buffers): batchnorm's running statistics.
+///
+/// Buffers are saved in checkpoints next to the parameters but have no gradient and are
+/// never touched by optimizers; they change only in training-mode forward passes.
+#[derive(Debug)]
+pub struct Buffer<'a, F> {
+    /// Label of the layer that owns the buffer (`"bn1"`).
+    pub layer: &'a str,
+    /// Name of the buffer within the layer (`"running_mean"`, `"running_var"`).
+    pub name: &'static str,
+    /// Shape: `[N]` for batchnorm's running statistics.
+    pub shape: &'a [usize],
+    /// The values, row-major and contiguous; checkpoints read and restore them in place.
+    pub value: &'a mut [F],
+}
+
+impl<F> Buffer<'_, F> {
+    /// The checkpoint key, `layer.name` (`"bn1.running_mean"`), as PyTorch's `state_dict` names it.
     pub fn full_name(&self) -> String {
         format!("{}.{}", self.layer, self.name)
     }
@@ -134,6 +157,12 @@ pub trait Model<F: Float> {
     /// Lends each parameter with its gradient to `f`, in a fixed order.
     fn visit_params(&mut self, f: &mut dyn FnMut(Param<'_, F>));
 
+    /// Lends each non-trainable state tensor (batchnorm's running statistics) to `f`, in a
+    /// fixed order. The default visits nothing: a network without such layers has none.
+    fn visit_buffers(&mut self, f: &mut dyn FnMut(Buffer<'_, F>)) {
+        let _ = f;
+    }
+
     /// Eval-mode forward that allocates its own buffers; the output is after the loss's link
     /// (probabilities for `softmax_ce`).
     fn predict(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>>;
@@ -221,6 +250,10 @@ impl<F: Float, M: Model<F> + ?Sized> Model<F> for &mut M {
         (**self).visit_params(f)
     }
 
+    fn visit_buffers(&mut self, f: &mut dyn FnMut(Buffer<'_, F>)) {
+        (**self).visit_buffers(f)
+    }
+
     fn predict(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
         (**self).predict(x)
     }
@@ -289,8 +322,20 @@ mod tests {
             name: "weight",
             shape: &[1, 2],
             value: &mut v,
-            grad: &[0.0, 0.0],
+            grad: &mut [0.0, 0.0],
         };
         assert_eq!(p.full_name(), "fc1.weight");
+    }
+
+    #[test]
+    fn buffer_full_name_joins_layer_and_name() {
+        let mut v = [0.0f32; 2];
+        let b = Buffer {
+            layer: "bn1",
+            name: "running_var",
+            shape: &[2],
+            value: &mut v,
+        };
+        assert_eq!(b.full_name(), "bn1.running_var");
     }
 }

@@ -113,3 +113,112 @@ fn fit_and_evaluate_allocate_per_call_not_per_step() {
         assert_eq!(allocations() - before, 0, "evaluate with batch {batch}");
     }
 }
+
+/// Dropout, batch normalization and maxout: once sized for the largest batch, training
+/// steps (forward, backward with the input gradient) and eval forwards of any smaller or
+/// equal batch allocate nothing.
+#[test]
+fn dropout_batchnorm_and_maxout_steady_state_allocates_nothing() {
+    use axonal::init::Init;
+    use axonal::layers::{BatchNorm, Dropout, Maxout};
+
+    let rng = &mut StdRng::seed_from_u64(3);
+    let mut maxout = Maxout::<f32, 32, 16, 3>::new(Init::HeNormal, Init::Zeros, rng);
+    let mut batchnorm = BatchNorm::<f32, 16>::new(0.1, 1e-5);
+    let mut dropout = Dropout::<f32, 16>::new(0.5, rng);
+    let x = Array2::from_shape_fn((64, 32), |_| rng.random::<f32>());
+    let grad = Array2::from_shape_fn((64, 16), |_| rng.random::<f32>() - 0.5);
+    let mut step = |rows: usize, mode: Mode| {
+        let (x, g) = (
+            x.slice(axonal::ndarray::s![..rows, ..]),
+            grad.slice(axonal::ndarray::s![..rows, ..]),
+        );
+        maxout.forward(x, mode);
+        batchnorm.forward(maxout.output(), mode);
+        dropout.forward(batchnorm.output(), mode);
+        dropout.backward(batchnorm.output(), g, true);
+        batchnorm.backward(maxout.output(), dropout.grad_input(), true);
+        maxout.backward(x, batchnorm.grad_input(), true);
+    };
+    step(64, Mode::Train); // warm-up: buffers sized for 64 rows
+
+    let before = allocations();
+    for rows in [64, 8, 1, 33, 64] {
+        step(rows, Mode::Train);
+        step(rows, Mode::Eval);
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "allocations in steady-state steps"
+    );
+}
+
+/// Every optimizer allocates its per-parameter state on its first step only: later steps
+/// (forward, backward, gradient clipping, update) allocate nothing.
+#[test]
+fn optimizer_steps_allocate_only_on_the_first() {
+    use axonal::optim::{
+        clip_grad_norm, clip_grad_value, Adadelta, Adagrad, Adam, AdamW, NAdam, RAdam, RmsProp,
+    };
+
+    let data = mnist_like(64);
+    let optimizers: Vec<(&str, Box<dyn Optimizer<f32>>)> = vec![
+        (
+            "Sgd",
+            Box::new(
+                Sgd::new(0.01)
+                    .momentum(0.9)
+                    .nesterov(true)
+                    .weight_decay(1e-4),
+            ),
+        ),
+        (
+            "Adagrad",
+            Box::new(Adagrad::new(0.01).lr_decay(1e-3).weight_decay(1e-4)),
+        ),
+        (
+            "RmsProp",
+            Box::new(
+                RmsProp::new(0.01)
+                    .centered(true)
+                    .momentum(0.9)
+                    .weight_decay(1e-4),
+            ),
+        ),
+        ("Adadelta", Box::new(Adadelta::new(1.0).weight_decay(1e-4))),
+        (
+            "Adam",
+            Box::new(Adam::new(1e-3).amsgrad(true).weight_decay(1e-4)),
+        ),
+        ("AdamW", Box::new(AdamW::new(1e-3).amsgrad(true))),
+        ("NAdam", Box::new(NAdam::new(2e-3).weight_decay(1e-4))),
+        (
+            "RAdam",
+            Box::new(
+                RAdam::new(1e-3)
+                    .decoupled_weight_decay(true)
+                    .weight_decay(1e-4),
+            ),
+        ),
+    ];
+    for (name, mut optimizer) in optimizers {
+        let mut net = Mnist::new(Relu, SoftmaxCrossEntropy, &mut StdRng::seed_from_u64(1));
+        let mut batcher = Batcher::new(&data, 64).unwrap();
+        let mut step = |net: &mut Mnist| {
+            let (x, t) = batcher.batch(0);
+            net.forward(x, Mode::Train).unwrap();
+            net.loss(t).unwrap();
+            net.backward(x).unwrap();
+            clip_grad_norm(net, 1.0);
+            clip_grad_value(net, 0.5);
+            optimizer.step(net);
+        };
+        step(&mut net); // first step: buffers and optimizer state
+        let before = allocations();
+        for _ in 0..5 {
+            step(&mut net);
+        }
+        assert_eq!(allocations() - before, 0, "{name}");
+    }
+}

@@ -127,15 +127,12 @@ fn fit_errors() {
     );
     let values = Dataset::new(
         Array2::zeros((4, 2)),
-        Targets::Values(Array2::zeros((4, 2))),
+        Targets::Values(Array2::zeros((4, 3))), // softmax_ce takes one-hot rows, but 2 wide
     )
     .unwrap();
     assert!(matches!(
         net.fit(&values, &mut sgd, Fit::epochs(1).quiet()),
-        Err(Error::TargetKind {
-            loss: "softmax_ce",
-            ..
-        })
+        Err(Error::TargetWidth { found: 3, .. })
     ));
 
     // A NaN in sample 5 (unshuffled, batches of 2): the loss turns NaN at epoch 1, step 3.

@@ -127,3 +127,144 @@ fn a_wrong_gradient_is_caught() {
     assert!((analytic - numeric).abs() < 1e-8, "{analytic} vs {numeric}");
     assert!(axonal::gradcheck::relative_error(analytic * 1.01, numeric) > 1e-3);
 }
+
+axonal::network! {
+    /// Every layer and activation of the catalogue in one network.
+    Catalogue {
+        input 6;
+        fc1: dense 8 leaky_relu 0.1;
+        bn: batchnorm momentum=0.2 eps=1e-3;
+        drop: dropout 0.3;
+        mx: maxout 5 k=3;
+        elu 0.7;
+        dense 6 selu;
+        gelu; gelu_tanh; silu; softplus; mish;
+        dense 6 hard_sigmoid init=normal(0, 0.3);
+        dense 5 tanh;
+        log_softmax;
+        dense 4;
+        softmax_ce
+    }
+}
+
+#[test]
+fn every_layer_and_activation_in_one_network() {
+    let mut rng = StdRng::seed_from_u64(5);
+    for batch in [2, 7] {
+        let mut net = Catalogue::<f64>::new(&mut rng);
+        let x = random(batch, 6, &mut rng);
+        let labels: Vec<usize> = (0..batch).map(|i| i % 4).collect();
+        // Draw a dropout mask once, then keep it for every finite-difference evaluation.
+        net.forward_train(x.view()).unwrap();
+        net.drop.freeze_mask(true);
+        let report = check_model(&mut net, x.view(), TargetsView::Labels(&labels), 1e-5).unwrap();
+        assert!(
+            report.max_relative_error < TOLERANCE,
+            "batch {batch}: {report:?}"
+        );
+        assert_eq!(report.checked, Catalogue::<f64>::PARAMS);
+        let report =
+            check_input_grad(&mut net, x.view(), TargetsView::Labels(&labels), 1e-5).unwrap();
+        assert!(
+            report.max_relative_error < TOLERANCE,
+            "batch {batch} input: {report:?}"
+        );
+    }
+}
+
+/// One small network per loss; `$targets` builds targets for a batch from the rng.
+macro_rules! loss_gradchecks {
+    ($($name:ident: $targets:expr;)*) => {
+        #[test]
+        fn every_loss_through_a_generated_network() {
+            let mut rng = StdRng::seed_from_u64(6);
+            $({
+                let mut net = $name::<f64>::new(&mut rng);
+                let x = random(5, 3, &mut rng);
+                let make: fn(&mut StdRng) -> Targets = $targets;
+                let targets = make(&mut rng);
+                let report = check_model(&mut net, x.view(), targets.view(), 1e-5).unwrap();
+                assert!(
+                    report.max_relative_error < TOLERANCE,
+                    "{}: {report:?}",
+                    stringify!($name)
+                );
+            })*
+        }
+    };
+}
+
+type Targets = axonal::Targets<f64>;
+
+fn labels(classes: usize) -> impl Fn(&mut StdRng) -> Targets {
+    move |rng| Targets::Labels((0..5).map(|_| rng.random_range(0..classes)).collect())
+}
+
+fn values(width: usize, low: f64, high: f64) -> impl Fn(&mut StdRng) -> Targets {
+    move |rng| {
+        Targets::Values(Array2::from_shape_fn((5, width), |_| {
+            rng.random_range(low..high)
+        }))
+    }
+}
+
+fn one_hot(rng: &mut StdRng) -> Targets {
+    let labels: Vec<usize> = (0..5).map(|_| rng.random_range(0..3)).collect();
+    Targets::one_hot(&labels, 3).unwrap()
+}
+
+fn signs(rng: &mut StdRng) -> Targets {
+    Targets::Values(Array2::from_shape_fn((5, 1), |_| {
+        if rng.random::<bool>() {
+            1.0
+        } else {
+            -1.0
+        }
+    }))
+}
+
+axonal::network! {
+    SoftmaxCe { input 3; dense 3; softmax_ce }
+    MulticlassHinge { input 3; dense 3; multiclass_hinge margin=0.5 }
+    Sparse { input 3; dense 3; sparse_categorical_crossentropy from_logits=true reduction=sum }
+    CrossEntropy { input 3; dense 3 softmax; cross_entropy }
+    Categorical { input 3; dense 3; softmax; categorical_crossentropy }
+    Mse { input 3; dense 2; mse }
+    SseHalf { input 3; dense 2; sse_half }
+    Mae { input 3; dense 2; mae }
+    Mape { input 3; dense 2; mape }
+    Msle { input 3; dense 2 sigmoid; msle }
+    Poisson { input 3; dense 2 softplus; poisson }
+    Kld { input 3; dense 3 softmax; kl_divergence }
+    Cosine { input 3; dense 3; cosine_similarity }
+    Huber { input 3; dense 2; huber delta=0.3 }
+    LogCosh { input 3; dense 2; log_cosh reduction=none }
+    Bce { input 3; dense 1 sigmoid; bce }
+    BceLogits { input 3; dense 1; binary_crossentropy from_logits=true }
+    Hinge { input 3; dense 1; hinge }
+    SquaredHinge { input 3; dense 1; squared_hinge }
+    CategoricalHinge { input 3; dense 3; categorical_hinge }
+}
+
+loss_gradchecks! {
+    SoftmaxCe: |rng| labels(3)(rng);
+    MulticlassHinge: |rng| labels(3)(rng);
+    Sparse: |rng| labels(3)(rng);
+    CrossEntropy: one_hot;
+    Categorical: one_hot;
+    Mse: |rng| values(2, -1.0, 1.0)(rng);
+    SseHalf: |rng| values(2, -1.0, 1.0)(rng);
+    Mae: |rng| values(2, 2.0, 3.0)(rng);
+    Mape: |rng| values(2, 2.0, 3.0)(rng);
+    Msle: |rng| values(2, 0.0, 1.0)(rng);
+    Poisson: |rng| values(2, 0.0, 3.0)(rng);
+    Kld: one_hot;
+    Cosine: |rng| values(3, -1.0, 1.0)(rng);
+    Huber: |rng| values(2, -1.0, 1.0)(rng);
+    LogCosh: |rng| values(2, -1.0, 1.0)(rng);
+    Bce: |rng| values(1, 0.0, 1.0)(rng);
+    BceLogits: |rng| values(1, 0.0, 1.0)(rng);
+    Hinge: signs;
+    SquaredHinge: signs;
+    CategoricalHinge: one_hot;
+}

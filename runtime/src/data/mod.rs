@@ -1,15 +1,18 @@
 //! Datasets (inputs with their targets) and mini-batch gathering.
 
+pub mod csv;
+pub mod idx;
+
 use std::ops::Range;
 
 use ndarray::{s, Array2, ArrayView2};
 use rand::seq::SliceRandom;
 use rand::Rng;
 
-use crate::buffer::Buffer;
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::loss::TargetKind;
+use crate::scratch::Scratch;
 
 /// The targets of a dataset: one class label or one row of values per sample.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,6 +24,23 @@ pub enum Targets<F> {
 }
 
 impl<F: Float> Targets<F> {
+    /// One-hot rows of width `classes` for integer `labels`: the targets of
+    /// `categorical_crossentropy` and `categorical_hinge`, which take rows rather than labels.
+    /// A label not below `classes` is an [`Error::LabelOutOfRange`].
+    pub fn one_hot(labels: &[usize], classes: usize) -> Result<Self> {
+        if let Some(index) = labels.iter().position(|&l| l >= classes) {
+            return Err(Error::LabelOutOfRange {
+                index,
+                label: labels[index],
+                classes,
+            });
+        }
+        Ok(Targets::Values(Array2::from_shape_fn(
+            (labels.len(), classes),
+            |(i, k)| if labels[i] == k { F::one() } else { F::zero() },
+        )))
+    }
+
     /// A borrowed view, the form losses take.
     pub fn view(&self) -> TargetsView<'_, F> {
         match self {
@@ -156,9 +176,9 @@ pub struct Batcher<'a, F> {
     data: &'a Dataset<F>,
     batch_size: usize,
     order: Vec<usize>,
-    inputs: Buffer<F>,
+    inputs: Scratch<F>,
     labels: Vec<usize>,
-    values: Buffer<F>,
+    values: Scratch<F>,
 }
 
 impl<'a, F: Float> Batcher<'a, F> {
@@ -176,9 +196,9 @@ impl<'a, F: Float> Batcher<'a, F> {
             data,
             batch_size,
             order: (0..data.len()).collect(),
-            inputs: Buffer::new(data.input_width()),
+            inputs: Scratch::new(data.input_width()),
             labels: Vec::with_capacity(batch_size),
-            values: Buffer::new(value_cols),
+            values: Scratch::new(value_cols),
         };
         batcher.inputs.resize(batch_size);
         batcher.values.resize(batch_size);
@@ -377,6 +397,21 @@ mod tests {
             Batcher::new(&numbered(3), 0),
             Err(Error::Config(_))
         ));
+    }
+
+    #[test]
+    fn one_hot_targets() {
+        let t = Targets::<f64>::one_hot(&[2, 0], 3).unwrap();
+        assert_eq!(t, Targets::Values(array![[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]));
+        assert_eq!(t.kind(), TargetKind::Values);
+        assert_eq!(
+            Targets::<f64>::one_hot(&[0, 3], 3),
+            Err(Error::LabelOutOfRange {
+                index: 1,
+                label: 3,
+                classes: 3
+            })
+        );
     }
 
     #[test]

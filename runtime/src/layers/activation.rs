@@ -3,9 +3,9 @@
 use ndarray::{Array2, ArrayView2};
 
 use crate::activation::ActivationFn;
-use crate::buffer::Buffer;
 use crate::float::Float;
 use crate::model::Mode;
+use crate::scratch::Scratch;
 
 /// A stand-alone activation over `N` columns: `out = f(x)`. It has no parameters.
 #[derive(Clone, Debug)]
@@ -13,9 +13,9 @@ pub struct Activation<F: Float, A: ActivationFn<F>, const N: usize> {
     /// The activation function.
     pub function: A,
     /// f(x) of the last forward.
-    out: Buffer<F>,
+    out: Scratch<F>,
     /// d loss / d x of the last backward.
-    grad_input: Buffer<F>,
+    grad_input: Scratch<F>,
 }
 
 impl<F: Float, A: ActivationFn<F>, const N: usize> Activation<F, A, N> {
@@ -26,8 +26,8 @@ impl<F: Float, A: ActivationFn<F>, const N: usize> Activation<F, A, N> {
     pub fn new(function: A) -> Self {
         Self {
             function,
-            out: Buffer::new(N),
-            grad_input: Buffer::new(N),
+            out: Scratch::new(N),
+            grad_input: Scratch::new(N),
         }
     }
 

@@ -4,11 +4,11 @@ use ndarray::{Array1, Array2, ArrayView2};
 use rand::Rng;
 
 use crate::activation::{ActivationFn, Identity};
-use crate::buffer::Buffer;
 use crate::float::Float;
 use crate::init::Init;
 use crate::kernels;
 use crate::model::{Mode, Param};
+use crate::scratch::Scratch;
 
 /// An affine layer followed by an activation: `out = act(x·Wᵀ + b)`, `IN` → `OUT` columns.
 ///
@@ -27,13 +27,13 @@ pub struct Dense<F: Float, const IN: usize, const OUT: usize, A: ActivationFn<F>
     /// The activation applied to the affine output.
     pub activation: A,
     /// x·Wᵀ + b of the last forward.
-    pre: Buffer<F>,
+    pre: Scratch<F>,
     /// act(pre) of the last forward (unused when the activation is the identity).
-    out: Buffer<F>,
+    out: Scratch<F>,
     /// d loss / d pre of the last backward.
-    grad_pre: Buffer<F>,
+    grad_pre: Scratch<F>,
     /// d loss / d x of the last backward.
-    grad_input: Buffer<F>,
+    grad_input: Scratch<F>,
 }
 
 impl<F: Float, const IN: usize, const OUT: usize, A: ActivationFn<F>> Dense<F, IN, OUT, A> {
@@ -58,10 +58,10 @@ impl<F: Float, const IN: usize, const OUT: usize, A: ActivationFn<F>> Dense<F, I
             weight_grad: Array2::zeros((OUT, IN)),
             bias_grad: Array1::zeros(OUT),
             activation,
-            pre: Buffer::new(OUT),
-            out: Buffer::new(OUT),
-            grad_pre: Buffer::new(OUT),
-            grad_input: Buffer::new(IN),
+            pre: Scratch::new(OUT),
+            out: Scratch::new(OUT),
+            grad_pre: Scratch::new(OUT),
+            grad_input: Scratch::new(IN),
         }
     }
 
@@ -178,7 +178,7 @@ impl<F: Float, const IN: usize, const OUT: usize, A: ActivationFn<F>> Dense<F, I
             value: contiguous(&mut self.weight),
             grad: self
                 .weight_grad
-                .as_slice()
+                .as_slice_mut()
                 .expect("Dense: weight_grad must be standard layout"),
         });
         f(Param {
@@ -188,7 +188,7 @@ impl<F: Float, const IN: usize, const OUT: usize, A: ActivationFn<F>> Dense<F, I
             value: contiguous(&mut self.bias),
             grad: self
                 .bias_grad
-                .as_slice()
+                .as_slice_mut()
                 .expect("Dense: bias_grad must be standard layout"),
         });
     }

@@ -7,7 +7,13 @@
 //! eval-mode forward that leaves the layer untouched.
 
 mod activation;
+mod batchnorm;
 mod dense;
+mod dropout;
+mod maxout;
 
 pub use activation::Activation;
+pub use batchnorm::BatchNorm;
 pub use dense::Dense;
+pub use dropout::Dropout;
+pub use maxout::Maxout;

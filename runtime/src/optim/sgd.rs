@@ -1,28 +1,144 @@
-//! Plain stochastic gradient descent.
+//! Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay.
 
+use crate::error::{Error, Result};
 use crate::float::Float;
-use crate::kernels;
-use crate::model::Model;
-use crate::optim::Optimizer;
+use crate::optim::{check_lengths, non_negative, Optimizer, ParamState, States};
 
-/// Plain SGD: p ← p − lr · ∂loss/∂p, as `torch.optim.SGD` with no momentum or decay.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Sgd {
+/// SGD as `torch.optim.SGD`. With only a learning rate it is plain gradient descent,
+/// p ← p − lr · g, and keeps no state. Otherwise, per step:
+///
+/// ```text
+/// g ← g + weight_decay · p                                   (if weight_decay ≠ 0)
+/// b ← g on the first step, else momentum · b + (1 − dampening) · g   (if momentum ≠ 0)
+/// g ← g + momentum · b if nesterov, else b                   (if momentum ≠ 0)
+/// p ← p − lr · g
+/// ```
+///
+/// `Sgd::new(0.1).momentum(0.9).nesterov(true)`. `F` is the parameters' type; it is inferred
+/// from the network the optimizer is used with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sgd<F = f32> {
     /// Learning rate.
     pub lr: f64,
+    /// Momentum factor (0: none).
+    pub momentum: f64,
+    /// Dampening of the gradient's contribution to the momentum buffer.
+    pub dampening: f64,
+    /// Nesterov momentum (needs momentum > 0 and no dampening).
+    pub nesterov: bool,
+    /// L2 penalty added to the gradient (coupled weight decay).
+    pub weight_decay: f64,
+    states: States<SgdState<F>>,
 }
 
-impl Sgd {
-    /// SGD with learning rate `lr`.
-    pub fn new(lr: f64) -> Self {
-        Self { lr }
+/// The momentum buffer of one parameter.
+#[derive(Clone, Debug, PartialEq)]
+struct SgdState<F> {
+    momentum_buffer: Vec<F>,
+    /// Whether the buffer holds a value yet (PyTorch's `buf is None`).
+    started: bool,
+}
+
+impl<F> ParamState for SgdState<F> {
+    fn len(&self) -> usize {
+        self.momentum_buffer.len()
     }
 }
 
-impl<F: Float> Optimizer<F> for Sgd {
-    fn step(&mut self, model: &mut dyn Model<F>) {
+impl<F: Float> Sgd<F> {
+    /// Plain SGD with learning rate `lr`: no momentum, no weight decay.
+    pub fn new(lr: f64) -> Self {
+        Self {
+            lr,
+            momentum: 0.0,
+            dampening: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+            states: States::default(),
+        }
+    }
+
+    /// Sets the momentum factor (PyTorch's `momentum`, default 0).
+    pub fn momentum(mut self, momentum: f64) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    /// Sets the dampening (PyTorch's `dampening`, default 0).
+    pub fn dampening(mut self, dampening: f64) -> Self {
+        self.dampening = dampening;
+        self
+    }
+
+    /// Switches Nesterov momentum on or off (PyTorch's `nesterov`, default off).
+    pub fn nesterov(mut self, nesterov: bool) -> Self {
+        self.nesterov = nesterov;
+        self
+    }
+
+    /// Sets the L2 penalty (PyTorch's `weight_decay`, default 0).
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+}
+
+/// PyTorch's default learning rate, 1e-3.
+impl<F: Float> Default for Sgd<F> {
+    fn default() -> Self {
+        Self::new(1e-3)
+    }
+}
+
+impl<F: Float> Optimizer<F> for Sgd<F> {
+    fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
+        Optimizer::<F>::validate(self)?;
+        check_lengths("Sgd", value, grad)?;
         let minus_lr = F::from_f64(-self.lr);
-        model.visit_params(&mut |p| kernels::axpy_slices(minus_lr, p.grad, p.value));
+        let decay = self.weight_decay != 0.0;
+        let weight_decay = F::from_f64(self.weight_decay);
+        if self.momentum == 0.0 {
+            for (p, &g) in value.iter_mut().zip(grad) {
+                let g = if decay { g + weight_decay * *p } else { g };
+                *p += minus_lr * g;
+            }
+            return Ok(());
+        }
+        let momentum = F::from_f64(self.momentum);
+        let keep = F::from_f64(1.0 - self.dampening);
+        let state = self.states.get(index, value.len(), |n| SgdState {
+            momentum_buffer: vec![F::zero(); n],
+            started: false,
+        });
+        let first = !state.started;
+        state.started = true;
+        for ((p, &g), b) in value.iter_mut().zip(grad).zip(&mut state.momentum_buffer) {
+            let g = if decay { g + weight_decay * *p } else { g };
+            *b = if first { g } else { *b * momentum + keep * g };
+            let direction = if self.nesterov { g + momentum * *b } else { *b };
+            *p += minus_lr * direction;
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<()> {
+        non_negative("Sgd", "lr", self.lr)?;
+        non_negative("Sgd", "momentum", self.momentum)?;
+        non_negative("Sgd", "weight_decay", self.weight_decay)?;
+        if self.dampening.is_nan() {
+            return Err(Error::Config("Sgd: dampening must be a number".into()));
+        }
+        if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
+            return Err(Error::Config(format!(
+                "Sgd: Nesterov momentum needs momentum > 0 and dampening 0, got momentum {} and dampening {}",
+                self.momentum, self.dampening
+            )));
+        }
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        self.states.clear();
     }
 
     fn learning_rate(&self) -> f64 {
@@ -31,5 +147,51 @@ impl<F: Float> Optimizer<F> for Sgd {
 
     fn set_learning_rate(&mut self, lr: f64) {
         self.lr = lr;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two steps by hand: b₁ = g₁, b₂ = 0.9·b₁ + 0.5·g₂ (dampening 0.5), p −= lr·b.
+    #[test]
+    fn momentum_with_dampening_by_hand() {
+        let mut sgd = Sgd::new(0.1).momentum(0.9).dampening(0.5);
+        let mut p = [1.0f64];
+        sgd.update(0, &mut p, &[2.0]).unwrap();
+        assert_eq!(p, [1.0 - 0.1 * 2.0]);
+        sgd.update(0, &mut p, &[4.0]).unwrap();
+        let b2 = 0.9 * 2.0 + 0.5 * 4.0;
+        assert!((p[0] - (0.8 - 0.1 * b2)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn plain_sgd_keeps_no_state() {
+        let mut sgd = Sgd::new(0.5);
+        let mut p = [1.0f32, -1.0];
+        sgd.update(0, &mut p, &[1.0, 2.0]).unwrap();
+        assert_eq!(p, [0.5, -2.0]);
+        assert_eq!(sgd.states, States::default());
+    }
+
+    #[test]
+    fn invalid_settings_are_errors() {
+        let mut p = [1.0f64];
+        for sgd in [
+            Sgd::new(-0.1),
+            Sgd::new(0.1).momentum(-0.5),
+            Sgd::new(0.1).weight_decay(-1.0),
+            Sgd::new(0.1).nesterov(true),
+            Sgd::new(0.1).momentum(0.9).dampening(0.1).nesterov(true),
+        ] {
+            let mut sgd = sgd;
+            assert!(matches!(
+                sgd.update(0, &mut p, &[1.0]),
+                Err(Error::Config(_))
+            ));
+        }
+        assert_eq!(p, [1.0], "a refused update leaves the parameter alone");
+        assert!(Sgd::<f64>::new(0.1).update(0, &mut p, &[1.0, 2.0]).is_err());
     }
 }

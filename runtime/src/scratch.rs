@@ -1,4 +1,4 @@
-//! A reusable matrix buffer whose row count follows the batch size.
+//! Reusable scratch memory: a matrix whose row count follows the batch size.
 
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2};
 
@@ -10,13 +10,13 @@ use crate::float::Float;
 /// batch arrives and never shrinks, so alternating batch sizes (a smaller last mini-batch,
 /// evaluation batches) do not reallocate: a steady-state training step allocates nothing.
 #[derive(Clone, Debug)]
-pub struct Buffer<F> {
+pub struct Scratch<F> {
     data: Array2<F>,
     rows: usize,
 }
 
-impl<F: Float> Buffer<F> {
-    /// An empty buffer of `cols` columns; no storage until the first `resize`.
+impl<F: Float> Scratch<F> {
+    /// An empty scratch matrix of `cols` columns; no storage until the first `resize`.
     pub fn new(cols: usize) -> Self {
         Self {
             data: Array2::zeros((0, cols)),
@@ -60,7 +60,7 @@ mod tests {
 
     #[test]
     fn grows_but_never_shrinks_storage() {
-        let mut b = Buffer::<f32>::new(3);
+        let mut b = Scratch::<f32>::new(3);
         assert_eq!(b.view().dim(), (0, 3));
         b.resize(4);
         let ptr = b.view().as_ptr();
