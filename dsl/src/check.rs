@@ -511,6 +511,13 @@ impl<'d> NetworkChecker<'d> {
                 bias_init = init;
             }
         }
+        let mut l2 = 0.0;
+        if let Some(a) = attr("l2") {
+            match &a.value {
+                Value::Number(n) if n.value >= 0.0 => l2 = n.value,
+                _ => self.bad_value(a, "a penalty of 0 or more, e.g. `l2=1e-4`"),
+            }
+        }
         self.push(
             field,
             s,
@@ -518,6 +525,7 @@ impl<'d> NetworkChecker<'d> {
                 activation,
                 weight_init,
                 bias_init,
+                l2,
             },
             input,
             output,

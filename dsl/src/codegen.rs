@@ -245,7 +245,24 @@ fn model_impl(net: &Network) -> TokenStream {
         }
     };
 
+    // Layers with an L2 penalty add it to the loss (their backward adds its gradient).
+    let penalties: Vec<TokenStream> = net
+        .layers
+        .iter()
+        .filter(|l| matches!(l.kind, LayerKind::Dense { l2, .. } if l2 > 0.0))
+        .map(|l| {
+            let f = ident(&l.field);
+            quote!(+ self.#f.penalty())
+        })
+        .collect();
     let (loss_fn, seed_grad) = match &net.loss {
+        Some(loss) if !penalties.is_empty() => {
+            let l = ident(&loss.field);
+            (
+                quote! { Ok(self.#l.forward(self.#last.output(), targets)? #(#penalties)*) },
+                quote! { None => self.#l.grad_input(), },
+            )
+        }
         Some(loss) => {
             let l = ident(&loss.field);
             (
@@ -362,10 +379,17 @@ fn layer_new(layer: &Layer) -> TokenStream {
             activation,
             weight_init,
             bias_init,
+            l2,
         } => {
             let a = activation_new(*activation);
             let (w, b) = (init(weight_init), init(bias_init));
-            quote!(::axonal::layers::Dense::new(#a, #w, #b, rng))
+            let new = quote!(::axonal::layers::Dense::new(#a, #w, #b, rng));
+            if *l2 > 0.0 {
+                let l2 = float(*l2);
+                quote!(#new.with_l2(#l2))
+            } else {
+                new
+            }
         }
         LayerKind::Activation(a) => {
             let a = activation_new(*a);

@@ -88,6 +88,8 @@ pub enum LayerKind {
         weight_init: Init,
         /// How the biases start.
         bias_init: Init,
+        /// L2 penalty on the weights: the loss gains `l2 · Σ W²` (0 for none).
+        l2: f64,
     },
     /// An activation as a statement of its own.
     Activation(Activation),

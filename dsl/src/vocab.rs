@@ -25,7 +25,7 @@ pub const LAYERS: &[LayerWord] = &[
     },
     LayerWord {
         name: "dense",
-        attrs: &["init", "bias", "weights"],
+        attrs: &["init", "bias", "weights", "l2"],
         summary: "`dense 784->128 relu`: an affine layer with an optional activation",
     },
     LayerWord {

@@ -30,6 +30,9 @@ axonal::network! {
 
     /// Identity and a labelled layer.
     Linear { dense 3->2 identity; last: dense 2; mse }
+
+    /// L2 penalties: part of the loss and of the weight gradients.
+    Regularized { input 3; dense 4 tanh l2=0.05; dense 2 l2=0.5; mse }
 }
 
 fn random(rows: usize, cols: usize, rng: &mut StdRng) -> Array2<f64> {
@@ -101,6 +104,29 @@ fn linear_network_and_checkpoint_names() {
             ("last.weight".to_string(), vec![2, 2]),
             ("last.bias".to_string(), vec![2]),
         ]
+    );
+}
+
+#[test]
+fn l2_penalties_are_in_the_loss_and_the_gradients() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut net = Regularized::<f64>::new(&mut rng);
+    let x = random(4, 3, &mut rng);
+    let t = random(4, 2, &mut rng);
+    let report = check_model(&mut net, x.view(), TargetsView::Values(t.view()), 1e-5).unwrap();
+    assert!(report.max_relative_error < TOLERANCE, "{report:?}");
+    // The penalty is really there: the loss exceeds the data term by λ·Σ W².
+    net.forward_train(x.view()).unwrap();
+    let total = net.loss(TargetsView::Values(t.view())).unwrap();
+    let data_only = net
+        .loss
+        .forward(net.dense1.output(), TargetsView::Values(t.view()))
+        .unwrap();
+    let penalty = 0.05 * net.dense0.weight.iter().map(|w| w * w).sum::<f64>()
+        + 0.5 * net.dense1.weight.iter().map(|w| w * w).sum::<f64>();
+    assert!(
+        (total - data_only - penalty).abs() < 1e-12,
+        "{total} {data_only} {penalty}"
     );
 }
 

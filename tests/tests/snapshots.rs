@@ -54,7 +54,7 @@ fn every_statement() {
         "/// Every statement of the language in one network.
         pub Everything {
             input 8;
-            fc1: dense 8->16 leaky_relu 0.1 init=he bias=0.01;
+            fc1: dense 8->16 leaky_relu 0.1 init=he bias=0.01 l2=1e-4;
             bn1: batchnorm momentum=0.1 eps=1e-5;
             drop1: dropout 0.25;
             mx: maxout 16->8 k=3 init=xavier_uniform;

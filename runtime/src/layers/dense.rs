@@ -26,6 +26,9 @@ pub struct Dense<F: Float, const IN: usize, const OUT: usize, A: ActivationFn<F>
     pub bias_grad: Array1<F>,
     /// The activation applied to the affine output.
     pub activation: A,
+    /// L2 penalty coefficient λ: the loss gains λ·Σ W² (biases are not penalized, as in
+    /// Keras's `kernel_regularizer=l2(λ)`), so `backward` adds 2λ·W to the weight gradient.
+    pub l2: F,
     /// x·Wᵀ + b of the last forward.
     pre: Scratch<F>,
     /// act(pre) of the last forward (unused when the activation is the identity).
@@ -58,11 +61,26 @@ impl<F: Float, const IN: usize, const OUT: usize, A: ActivationFn<F>> Dense<F, I
             weight_grad: Array2::zeros((OUT, IN)),
             bias_grad: Array1::zeros(OUT),
             activation,
+            l2: F::zero(),
             pre: Scratch::new(OUT),
             out: Scratch::new(OUT),
             grad_pre: Scratch::new(OUT),
             grad_input: Scratch::new(IN),
         }
+    }
+
+    /// The same layer with an L2 penalty λ on its weights (`dense … l2=1e-4`).
+    pub fn with_l2(mut self, l2: f64) -> Self {
+        self.l2 = F::from_f64(l2);
+        self
+    }
+
+    /// The layer's share of the loss from its L2 penalty: λ·Σ W² (zero without one).
+    pub fn penalty(&self) -> F {
+        if self.l2 == F::zero() {
+            return F::zero();
+        }
+        self.l2 * self.weight.iter().map(|&w| w * w).sum::<F>()
     }
 
     /// pre = x·Wᵀ + b; out = act(pre). Keeps both for backward.
@@ -132,6 +150,11 @@ impl<F: Float, const IN: usize, const OUT: usize, A: ActivationFn<F>> Dense<F, I
         };
         // dW = d preᵀ · x ;  db = Σ_rows d pre ;  dx = d pre · W
         kernels::gemm_tn(grad_pre, x, self.weight_grad.view_mut());
+        if self.l2 != F::zero() {
+            // d(λ·Σ W²)/dW = 2λ·W
+            let two_l2 = self.l2 + self.l2;
+            self.weight_grad.scaled_add(two_l2, &self.weight);
+        }
         kernels::column_sums(grad_pre, self.bias_grad.view_mut());
         if input_grad {
             kernels::gemm_nn(grad_pre, self.weight.view(), self.grad_input.view_mut());
