@@ -1,4 +1,4 @@
-//! Names, attributes and shape inference: `ast` in, [`ir::Program`] or every mistake out.
+//! Names, attributes and shape inference: `ast` in, [`ir::Program`](crate::ir::Program) or every mistake out.
 //!
 //! The checker walks each network once, carrying the width that flows out of the
 //! last layer and the span that set it, so that a mismatch can point at the wrong

@@ -2,8 +2,8 @@
 //! its constructor, `predict`, and an `impl ::axonal::Model` whose forward and
 //! backward passes are written out layer by layer.
 //!
-//! Each layer kind's code lives in one place: [`layer_type`] (its field type),
-//! [`layer_new`] (its constructor). The rest is the same for every layer: forward
+//! Each layer kind's code lives in one place: `layer_type` (its field type),
+//! `layer_new` (its constructor). The rest is the same for every layer: forward
 //! calls `forward(input, mode)`, backward calls `backward(input, grad, need_input_grad)`
 //! in reverse. Generated code names the runtime only by absolute path (`::axonal::…`).
 
@@ -73,7 +73,8 @@ fn network(net: &Network) -> TokenStream {
         quote!(#(#[doc = #lines])*)
     };
     let (input, output, params) = (int(net.input), int(net.output()), int(net.params()));
-    let summary = raw_string(&summary(net));
+    // The same table as `axc summary`, computed once at compile time.
+    let summary = raw_string(&crate::summary::table(net));
     let fields = net.layers.iter().map(|layer| {
         let field = ident(&layer.field);
         let ty = layer_type(layer);
@@ -648,67 +649,8 @@ fn layer_doc(layer: &Layer) -> Vec<String> {
     }
 }
 
-/// A Keras-style table of the network, computed once at compile time.
-fn summary(net: &Network) -> String {
-    let rows: Vec<[String; 4]> = net
-        .layers
-        .iter()
-        .map(|l| {
-            [
-                l.field.clone(),
-                describe(l),
-                format!("[batch, {}]", l.output),
-                l.params().to_string(),
-            ]
-        })
-        .collect();
-    let header = ["layer", "kind", "output", "params"];
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.len());
-        }
-    }
-    let line = |cells: [&str; 4]| {
-        format!(
-            "{:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}\n",
-            cells[0],
-            cells[1],
-            cells[2],
-            cells[3],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2],
-            w3 = widths[3]
-        )
-    };
-    let rule = "-".repeat(widths.iter().sum::<usize>() + 6) + "\n";
-    let mut out = format!("{} (input [batch, {}])\n", net.name, net.input);
-    out += &line(header);
-    out += &rule;
-    for row in &rows {
-        out += &line([&row[0], &row[1], &row[2], &row[3]]);
-    }
-    out += &rule;
-    if let Some(loss) = &net.loss {
-        out += &format!("loss: {}", loss_name(loss.kind));
-        if let Some(a) = loss.fused {
-            out += &format!(" (fused with {})", activation_source(a));
-        }
-        out += "\n";
-    }
-    let buffers: usize = net.layers.iter().map(Layer::buffers).sum();
-    out += &format!("trainable params: {}\n", net.params());
-    if buffers > 0 {
-        out += &format!("non-trainable (running statistics): {buffers}\n");
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     fn emit(src: &str) -> String {
         crate::emit(src).unwrap_or_else(|d| panic!("{d:#?}"))
     }
@@ -745,12 +687,11 @@ mod tests {
     }
 
     #[test]
-    fn summary_counts_parameters() {
-        let program =
-            crate::check_source("M { dense 784->128 relu; dense 10; softmax_ce }").unwrap();
-        let table = summary(&program.networks[0]);
-        assert!(table.contains("100480"), "{table}");
-        assert!(table.contains("1290"), "{table}");
-        assert!(table.contains("trainable params: 101770"), "{table}");
+    fn summary_is_the_axc_table() {
+        let src = "M { dense 784->128 relu; dense 10; softmax_ce }";
+        let program = crate::check_source(src).unwrap();
+        let table = crate::summary::table(&program.networks[0]);
+        assert!(table.contains("Trainable params: 101,770"), "{table}");
+        assert!(emit(src).contains(table.lines().nth(4).unwrap()));
     }
 }

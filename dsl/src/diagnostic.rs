@@ -54,6 +54,30 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, in the order of the error index (`docs/errors.md`), which a test checks
+    /// against this list.
+    pub const ALL: &'static [Code] = &[
+        Code::Syntax,
+        Code::UnknownStatement,
+        Code::UnknownActivation,
+        Code::UnknownInitializer,
+        Code::UnknownAttribute,
+        Code::BadArgument,
+        Code::BadAttributeValue,
+        Code::WidthMismatch,
+        Code::ZeroWidth,
+        Code::DropoutRate,
+        Code::WeightCount,
+        Code::LossNotLast,
+        Code::DuplicateLoss,
+        Code::LossMismatch,
+        Code::DuplicateLabel,
+        Code::DuplicateNetwork,
+        Code::UnknownInputWidth,
+        Code::EmptyNetwork,
+        Code::DuplicateAttribute,
+    ];
+
     /// The code as printed: `E0001`, …. Never renumber: users search for these.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -263,6 +287,38 @@ fn clamp_span(span: &Span, source: &str) -> Span {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_lists_every_code_once() {
+        // A new variant makes this match fail to compile until it is added here, and
+        // the count below fails until it is added to `Code::ALL`.
+        let index = |code: Code| match code {
+            Code::Syntax => 0,
+            Code::UnknownStatement => 1,
+            Code::UnknownActivation => 2,
+            Code::UnknownInitializer => 3,
+            Code::UnknownAttribute => 4,
+            Code::BadArgument => 5,
+            Code::BadAttributeValue => 6,
+            Code::WidthMismatch => 7,
+            Code::ZeroWidth => 8,
+            Code::DropoutRate => 9,
+            Code::WeightCount => 10,
+            Code::LossNotLast => 11,
+            Code::DuplicateLoss => 12,
+            Code::LossMismatch => 13,
+            Code::DuplicateLabel => 14,
+            Code::DuplicateNetwork => 15,
+            Code::UnknownInputWidth => 16,
+            Code::EmptyNetwork => 17,
+            Code::DuplicateAttribute => 18,
+        };
+        let indices: Vec<usize> = Code::ALL.iter().map(|&c| index(c)).collect();
+        assert_eq!(indices, (0..19).collect::<Vec<_>>());
+        let mut printed: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        printed.dedup();
+        assert_eq!(printed.len(), Code::ALL.len());
+    }
 
     fn width_mismatch() -> Diagnostic {
         Diagnostic::new(

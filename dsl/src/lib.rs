@@ -5,14 +5,27 @@
 //! [`Diagnostic`]), and [`codegen`] turns the program into Rust tokens. The
 //! `network!` macro ([`tokens`]), build scripts ([`build`]) and the `axc` CLI are
 //! three front doors onto [`compile`]; none has logic of its own.
+//!
+//! ```
+//! let rust = axonal_dsl::emit("pub Xor { input 2; dense 4 tanh; dense 1 sigmoid; mse }").unwrap();
+//! assert!(rust.contains("pub struct Xor<F: ::axonal::Float = f32>"));
+//!
+//! let errors = axonal_dsl::check_source("N { input 64; dense 784->10 }").unwrap_err();
+//! assert_eq!(errors[0].code, axonal_dsl::Code::WidthMismatch);
+//! assert_eq!(errors[0].code.as_str(), "E0008");
+//! ```
+#![warn(missing_docs)]
 
 pub mod ast;
 pub mod build;
 pub mod check;
 pub mod codegen;
 pub mod diagnostic;
+pub mod format;
+pub mod graph;
 pub mod ir;
 pub mod parse;
+pub mod summary;
 pub mod tokens;
 pub mod vocab;
 

@@ -35,5 +35,10 @@ pub mod init {
     pub use experiment::*;
 }
 
+/// A multilayer perceptron with batch normalization and dropout for MNIST digits (`models/mnist.nn`).
+pub mod mnist {
+    include!(concat!(env!("OUT_DIR"), "/mnist.rs"));
+}
+
 pub mod data;
 pub mod plot;

@@ -93,6 +93,9 @@ pub enum Error {
         found: (usize, usize),
     },
     /// The loss became NaN or infinite during training; training stopped there.
+    ///
+    /// No longer returned by `fit`, which reports [`Error::Diverged`] (naming the layer too);
+    /// kept so that code matching on it still compiles.
     #[error("the loss became NaN or infinite at epoch {epoch}, step {step}; try a smaller learning rate or check the data")]
     NonFinite {
         /// Epoch, counting from 1.
@@ -198,6 +201,30 @@ pub enum Error {
         network: &'static str,
         /// One line per problem, e.g. "fc1.weight: shape [10, 784] in the network, [10, 100] in the checkpoint".
         problems: Vec<String>,
+    },
+    /// Training diverged: the loss or a gradient became NaN or infinite. `fit` checks the loss
+    /// and every gradient before each optimizer step (always on, one pass over the gradients),
+    /// so unless `what` says otherwise the model holds the weights from before the failing step.
+    #[error("training diverged at epoch {epoch}, step {step}{}: {what}. Try a smaller learning rate or gradient clipping (`Fit::clip_grad_norm`), and check the data for NaN or infinite values", .layer.as_deref().map(|l| format!(" in layer `{l}`")).unwrap_or_default())]
+    Diverged {
+        /// Epoch, counting from 1.
+        epoch: usize,
+        /// Mini-batch within the epoch, counting from 1.
+        step: usize,
+        /// Label of the layer whose parameter is the first (in visit order) with a non-finite
+        /// gradient or value; `None` when only the loss (or the data) is at fault.
+        layer: Option<String>,
+        /// What became non-finite, e.g. "the gradient of `fc1.weight` is NaN …", and whether
+        /// the weights are the last good ones.
+        what: String,
+    },
+    /// A plot could not be drawn or written (`History::plot`, feature `plot`).
+    #[error("cannot plot to `{}`: {message}", .path.display())]
+    Plot {
+        /// The image file.
+        path: PathBuf,
+        /// What went wrong (an unknown extension, a drawing or encoding error).
+        message: String,
     },
 }
 

@@ -8,6 +8,37 @@
 //!
 //! Buffers live inside the layers and only grow when a larger batch arrives, and all matrix
 //! products write into them ([`kernels`]), so a steady-state training step allocates nothing.
+//!
+//! # Example
+//!
+//! A network written in the language, a [`Dataset`], training with an optimizer and [`Fit`]
+//! settings, prediction, and a gradient check of the generated backward pass:
+//!
+//! ```
+//! use axonal::ndarray::array;
+//! use axonal::optim::Sgd;
+//! use axonal::{Dataset, Fit, Model, Targets};
+//!
+//! axonal::network! {
+//!     /// XOR with one hidden layer.
+//!     pub Xor { input 2; hidden: dense 8 tanh; out: dense 1 sigmoid; mse }
+//! }
+//!
+//! let x = array![[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
+//! let data = Dataset::new(x, Targets::Values(array![[0.0], [1.0], [1.0], [0.0]]))?;
+//!
+//! let mut net = Xor::<f64>::seeded(7);
+//! assert_eq!((Xor::<f64>::INPUT, Xor::<f64>::OUTPUT, Xor::<f64>::PARAMS), (2, 1, 33));
+//! let history = net.fit(&data, &mut Sgd::new(0.5), Fit::epochs(300).batch(4).quiet())?;
+//! assert!(history.epochs.last().unwrap().loss < history.epochs[0].loss);
+//! let y = net.predict(data.inputs())?;
+//! assert_eq!(y.dim(), (4, 1));
+//!
+//! // The generated backward pass against central differences.
+//! let check = axonal::gradcheck::check_model(&mut net, data.inputs(), data.targets(), 1e-5)?;
+//! assert!(check.max_relative_error < 1e-6, "{}", check.worst);
+//! # Ok::<(), axonal::Error>(())
+//! ```
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -38,7 +69,7 @@ pub use data::{Dataset, Targets, TargetsView};
 pub use error::{Error, Result};
 pub use float::Float;
 pub use model::{Buffer, Mode, Model, Param};
-pub use train::{EpochStats, Evaluation, Fit, History};
+pub use train::{Control, EarlyStopping, EpochStats, Evaluation, Fit, History};
 
 /// A random generator determined by `seed`: what generated `Network::seeded(seed)` uses, so
 /// the same seed gives the same initial weights on every run.
@@ -53,5 +84,5 @@ pub mod prelude {
     pub use crate::model::{Mode, Model};
     pub use crate::network;
     pub use crate::optim::{Optimizer, Sgd};
-    pub use crate::train::Fit;
+    pub use crate::train::{Control, EarlyStopping, EpochStats, Fit, History};
 }

@@ -1,6 +1,8 @@
 //! The `Model` trait every compiled network implements, and what goes with it.
 
-use ndarray::{Array2, ArrayView2};
+use std::path::Path;
+
+use ndarray::{s, Array2, ArrayView2};
 
 use crate::data::{Dataset, TargetsView};
 use crate::error::{Error, Result};
@@ -184,12 +186,12 @@ pub trait Model<F: Float> {
         count
     }
 
-    /// Trains the network on `data`; see [`train::fit`].
+    /// Trains the network on `data`; see [`train::fit`] and [`Fit`].
     fn fit<O: Optimizer<F> + ?Sized>(
         &mut self,
         data: &Dataset<F>,
         optimizer: &mut O,
-        config: Fit,
+        config: Fit<'_, F>,
     ) -> Result<History>
     where
         Self: Sized,
@@ -203,6 +205,43 @@ pub trait Model<F: Float> {
         Self: Sized,
     {
         train::evaluate(self, data, batch)
+    }
+
+    /// [`Model::predict`] over consecutive batches of at most `batch` rows, stacked: the same
+    /// result with the memory of one batch's activations, for inputs too large to run at once.
+    ///
+    /// # Errors
+    /// [`Error::Config`] if `batch` is 0, and those of `predict` (wrong width, empty input).
+    fn predict_batched(&self, x: ArrayView2<'_, F>, batch: usize) -> Result<Array2<F>> {
+        if batch == 0 {
+            return Err(Error::Config("batch size must be at least 1".into()));
+        }
+        check_input(self.name(), &x, self.input_width())?;
+        let mut out: Option<Array2<F>> = None;
+        for start in (0..x.nrows()).step_by(batch) {
+            let end = start.saturating_add(batch).min(x.nrows());
+            let part = self.predict(x.slice(s![start..end, ..]))?;
+            let out = out.get_or_insert_with(|| Array2::zeros((x.nrows(), part.ncols())));
+            out.slice_mut(s![start..end, ..]).assign(&part);
+        }
+        Ok(out.expect("check_input ensures at least one row"))
+    }
+
+    /// Saves the parameters and buffers to a safetensors checkpoint; see [`crate::io::save`].
+    fn save(&mut self, path: impl AsRef<Path>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        crate::io::save(self, path)
+    }
+
+    /// Loads a safetensors checkpoint written for this network; see [`crate::io::load`]. On
+    /// any error (missing file, another network's checkpoint, …) the network is unchanged.
+    fn load(&mut self, path: impl AsRef<Path>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        crate::io::load(self, path)
     }
 }
 

@@ -222,3 +222,21 @@ fn optimizer_steps_allocate_only_on_the_first() {
         assert_eq!(allocations() - before, 0, "{name}");
     }
 }
+
+/// Inference through the network's own buffers (eval-mode forward: the output is a view of
+/// a reused buffer) allocates nothing, at batch 256, 64 and 1, once sized for 256 rows.
+#[test]
+fn inference_with_reused_output_allocates_nothing() {
+    let data = mnist_like(256);
+    let mut net = Mnist::new(Relu, SoftmaxCrossEntropy, &mut StdRng::seed_from_u64(1));
+    let x = data.inputs();
+    net.forward(x, Mode::Eval).unwrap(); // warm-up: buffers sized for 256 rows
+    let before = allocations();
+    for rows in [256, 64, 1, 256] {
+        let out = net
+            .forward(x.slice(axonal::ndarray::s![..rows, ..]), Mode::Eval)
+            .unwrap();
+        assert_eq!(out.nrows(), rows);
+    }
+    assert_eq!(allocations() - before, 0, "allocations in inference calls");
+}

@@ -1,57 +1,134 @@
 //! `axc`: the axonal compiler on the command line.
 //!
-//! `axc check FILE…` reports every mistake, rustc-style, and exits 1 if there is one;
-//! `axc emit FILE` prints the generated Rust.
+//! Every subcommand goes through the same calls as `build.rs` and `network!`
+//! ([`axonal_dsl::check_source`], [`axonal_dsl::emit`]); `axc` only reads files, prints and
+//! sets the exit code: 0 when all is well, 1 when a source has mistakes (or would be
+//! reformatted, for `fmt --check`), 2 when the command line itself is wrong.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read as _};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-usage: axc check FILE...   report every mistake in .nn files (exit 1 if any)
-       axc emit FILE       print the Rust code generated for a .nn file
+use axonal_dsl::diagnostic::render_all;
+use clap::{Parser, Subcommand, ValueEnum};
 
-example: axc check models/mnist.nn";
+/// The axonal compiler: check, emit, summarize, draw and format `.nn` sources.
+#[derive(Parser)]
+#[command(
+    name = "axc",
+    version,
+    after_help = "Examples:\n  axc check models/*.nn\n  axc emit models/mnist.nn --out src/mnist.rs\n  axc summary models/mnist.nn\n  axc graph models/mnist.nn --svg mnist.svg\n  axc fmt --check models/*.nn"
+)]
+struct Cli {
+    /// When to colour diagnostics: `auto` colours only a terminal.
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    color: Color,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Report every mistake in the sources, rustc-style; exit 1 if there is one.
+    #[command(
+        after_help = "Example:\n  axc check models/*.nn\n\nEach error has a code (E0008); `docs/errors.md` explains it, with a fix."
+    )]
+    Check {
+        /// The `.nn` files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the Rust code generated for a source (what `build.rs` writes).
+    #[command(
+        after_help = "Examples:\n  axc emit models/xor.nn\n  axc emit models/xor.nn --out src/xor.rs"
+    )]
+    Emit {
+        /// The `.nn` file to compile.
+        file: PathBuf,
+        /// Write the code to this file instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Print a Keras-style table per network: layers, output shapes, parameter counts.
+    #[command(after_help = "Example:\n  axc summary models/spiral.nn")]
+    Summary {
+        /// The `.nn` files to summarize.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Draw the networks of a source: Graphviz DOT on standard output, or an SVG file.
+    #[command(
+        after_help = "Examples:\n  axc graph models/spiral.nn | dot -Tpng -o spiral.png\n  axc graph models/spiral.nn --svg spiral.svg    (no Graphviz needed)"
+    )]
+    Graph {
+        /// The `.nn` file to draw.
+        file: PathBuf,
+        /// Write an SVG picture to this file (drawn by axc itself) instead of printing DOT.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
+    },
+    /// Rewrite sources in the canonical layout, keeping comments.
+    #[command(
+        after_help = "Examples:\n  axc fmt models/*.nn\n  axc fmt --check models/*.nn    (in CI: exit 1 if a file would change)\n  axc fmt - < model.nn           (standard input to standard output)"
+    )]
+    Fmt {
+        /// The `.nn` files to format in place; `-` reads standard input and prints.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Change nothing; list the files that would change and exit 1 if there are any.
+        #[arg(long)]
+        check: bool,
+    },
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.split_first() {
-        Some((cmd, files)) if cmd == "check" && !files.is_empty() => check(files),
-        Some((cmd, [file])) if cmd == "emit" => emit(file),
-        Some((cmd, _)) if cmd == "-h" || cmd == "--help" || cmd == "help" => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        _ => {
-            eprintln!("{USAGE}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn read(file: &str) -> Option<String> {
-    match std::fs::read_to_string(file) {
-        Ok(source) => Some(source),
-        Err(e) => {
-            eprintln!("error: cannot read `{file}`: {e}");
-            None
-        }
-    }
-}
-
-fn check(files: &[String]) -> ExitCode {
-    let color = std::io::stderr().is_terminal();
+    let cli = Cli::parse();
+    let color = match cli.color {
+        Color::Auto => std::io::stderr().is_terminal(),
+        Color::Always => true,
+        Color::Never => false,
+    };
+    // Every file is processed even after one fails, so one run shows every mistake.
     let mut ok = true;
-    for file in files {
-        let Some(source) = read(file) else {
-            ok = false;
-            continue;
-        };
-        if let Err(diags) = axonal_dsl::check_source(&source) {
-            eprint!(
-                "{}",
-                axonal_dsl::diagnostic::render_all(&diags, file, &source, color)
-            );
-            ok = false;
+    match cli.command {
+        Command::Check { files } => {
+            for file in &files {
+                ok &= read(file)
+                    .and_then(|source| {
+                        axonal_dsl::check_source(&source)
+                            .map_err(|d| report(&d, file, &source, color))
+                    })
+                    .is_ok();
+            }
+        }
+        Command::Emit { file, out } => ok = emit(&file, out.as_deref(), color).is_ok(),
+        Command::Summary { files } => {
+            let mut tables = Vec::new();
+            for file in &files {
+                let program = read(file).and_then(|source| {
+                    axonal_dsl::check_source(&source).map_err(|d| report(&d, file, &source, color))
+                });
+                match program {
+                    Ok(program) => {
+                        tables.extend(program.networks.iter().map(axonal_dsl::summary::table))
+                    }
+                    Err(Reported) => ok = false,
+                }
+            }
+            print!("{}", tables.join("\n"));
+        }
+        Command::Graph { file, svg } => ok = graph(&file, svg.as_deref(), color).is_ok(),
+        Command::Fmt { files, check } => {
+            for file in &files {
+                ok &= fmt(file, check, color).is_ok();
+            }
         }
     }
     if ok {
@@ -61,22 +138,97 @@ fn check(files: &[String]) -> ExitCode {
     }
 }
 
-fn emit(file: &str) -> ExitCode {
-    let Some(source) = read(file) else {
-        return ExitCode::FAILURE;
+/// A failure already reported on stderr.
+struct Reported;
+
+fn read(file: &Path) -> Result<String, Reported> {
+    let result = if file == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map(|_| text)
+    } else {
+        std::fs::read_to_string(file)
     };
-    match axonal_dsl::emit(&source) {
-        Ok(code) => {
-            print!("{code}");
-            ExitCode::SUCCESS
-        }
-        Err(diags) => {
-            let color = std::io::stderr().is_terminal();
-            eprint!(
-                "{}",
-                axonal_dsl::diagnostic::render_all(&diags, file, &source, color)
-            );
-            ExitCode::FAILURE
+    result.map_err(|e| {
+        eprintln!("error: cannot read `{}`: {e}", file.display());
+        Reported
+    })
+}
+
+fn write(file: &Path, text: &str) -> Result<(), Reported> {
+    std::fs::write(file, text).map_err(|e| {
+        eprintln!("error: cannot write `{}`: {e}", file.display());
+        Reported
+    })
+}
+
+fn report(diags: &[axonal_dsl::Diagnostic], file: &Path, source: &str, color: bool) -> Reported {
+    eprint!(
+        "{}",
+        render_all(diags, &file.display().to_string(), source, color)
+    );
+    Reported
+}
+
+fn emit(file: &Path, out: Option<&Path>, color: bool) -> Result<(), Reported> {
+    let source = read(file)?;
+    let code = axonal_dsl::emit(&source).map_err(|d| report(&d, file, &source, color))?;
+    let text = format!(
+        "{}{code}",
+        axonal_dsl::build::header(&file.display().to_string())
+    );
+    match out {
+        Some(out) => write(out, &text),
+        None => {
+            print!("{text}");
+            Ok(())
         }
     }
+}
+
+fn graph(file: &Path, svg: Option<&Path>, color: bool) -> Result<(), Reported> {
+    let source = read(file)?;
+    let program =
+        axonal_dsl::check_source(&source).map_err(|d| report(&d, file, &source, color))?;
+    match svg {
+        Some(out) => write(out, &axonal_dsl::graph::svg(&program)),
+        None => {
+            print!("{}", axonal_dsl::graph::dot(&program));
+            Ok(())
+        }
+    }
+}
+
+fn fmt(file: &Path, check: bool, color: bool) -> Result<(), Reported> {
+    let source = read(file)?;
+    let formatted =
+        axonal_dsl::format::format(&source).map_err(|d| report(&d, file, &source, color))?;
+    if file == Path::new("-") {
+        print!("{formatted}");
+        return if check && formatted != source {
+            Err(Reported)
+        } else {
+            Ok(())
+        };
+    }
+    if formatted == source {
+        return Ok(());
+    }
+    if !check {
+        return write(file, &formatted);
+    }
+    // Show the first line that differs, so CI logs say what to fix.
+    let (old, new): (Vec<&str>, Vec<&str>) =
+        (source.lines().collect(), formatted.lines().collect());
+    let line = (0..old.len().max(new.len()))
+        .find(|&i| old.get(i) != new.get(i))
+        .unwrap_or(0);
+    eprintln!(
+        "{}:{}: would reformat (run `axc fmt {}`)\n  - {}\n  + {}",
+        file.display(),
+        line + 1,
+        file.display(),
+        old.get(line).copied().unwrap_or(""),
+        new.get(line).copied().unwrap_or("")
+    );
+    Err(Reported)
 }

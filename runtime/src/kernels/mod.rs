@@ -20,6 +20,10 @@ use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Zip};
 
 use crate::float::Float;
 
+mod gemm;
+
+pub use gemm::Isa;
+
 /// Independent accumulators in [`dot`]: enough to fill a 256-bit register with `f32`
 /// and to break the add dependency chain, so the loop vectorises without reassociation.
 const LANES: usize = 8;
@@ -100,6 +104,14 @@ pub fn gemm_nt<F: Float>(
     if let Some(bias) = &bias {
         assert_eq!(bias.len(), n, "gemm_nt: bias length");
     }
+    let bias_slice = bias.as_ref().map(|bias| bias.as_slice());
+    if let (Some(a), Some(b), Some(c), None | Some(Some(_))) =
+        (a.as_slice(), b.as_slice(), c.as_slice_mut(), bias_slice)
+    {
+        let bias = bias_slice.flatten();
+        gemm::gemm_nt(Isa::detect(), a, b, bias, c, m, n, k);
+        return;
+    }
     for (a_row, mut c_row) in a.rows().into_iter().zip(c.rows_mut()) {
         for (j, (b_row, c_ij)) in b.rows().into_iter().zip(c_row.iter_mut()).enumerate() {
             let init = bias.as_ref().map_or(F::zero(), |bias| bias[j]);
@@ -122,6 +134,15 @@ pub fn gemm_tn<F: Float>(a: ArrayView2<'_, F>, b: ArrayView2<'_, F>, mut c: Arra
         "gemm_tn: Aᵀ (A {m}x{k}) · B {mb}x{n} does not fit C {:?}",
         c.dim()
     );
+    if let (Some(a), Some(b), Some(c)) = (a.as_slice(), b.as_slice(), c.as_slice_mut()) {
+        let a = gemm::Strided {
+            data: a,
+            rs: 1,
+            cs: k,
+        };
+        gemm::gemm_bc(Isa::detect(), a, b, c, k, n, m);
+        return;
+    }
     for (a_col, mut c_row) in a.columns().into_iter().zip(c.rows_mut()) {
         c_row.fill(F::zero());
         for (&a_ip, b_row) in a_col.iter().zip(b.rows()) {
@@ -144,6 +165,15 @@ pub fn gemm_nn<F: Float>(a: ArrayView2<'_, F>, b: ArrayView2<'_, F>, mut c: Arra
         "gemm_nn: A {m}x{k} · B {kb}x{n} does not fit C {:?}",
         c.dim()
     );
+    if let (Some(a), Some(b), Some(c)) = (a.as_slice(), b.as_slice(), c.as_slice_mut()) {
+        let a = gemm::Strided {
+            data: a,
+            rs: k,
+            cs: 1,
+        };
+        gemm::gemm_bc(Isa::detect(), a, b, c, m, n, k);
+        return;
+    }
     for (a_row, mut c_row) in a.rows().into_iter().zip(c.rows_mut()) {
         c_row.fill(F::zero());
         for (&a_ip, b_row) in a_row.iter().zip(b.rows()) {
@@ -266,6 +296,70 @@ mod tests {
             c.fill(f64::NAN);
             gemm_nt(at.t(), b.t(), None, c.view_mut());
             assert_close(&c, &expected);
+        }
+    }
+
+    /// Every instruction set this CPU has, the portable path first.
+    fn instruction_sets() -> Vec<Isa> {
+        [Isa::Portable, Isa::Avx2, Isa::Avx512]
+            .into_iter()
+            .filter(|isa| isa.is_available())
+            .collect()
+    }
+
+    /// The fast paths (AVX-512, AVX2) agree with the portable path, which runs explicitly
+    /// here, on f32 shapes that hit every edge of the tiles (rows and columns that are not
+    /// multiples of the tile, k below and above one vector, several KC slabs); and the same
+    /// call twice gives the same bits.
+    #[test]
+    fn fast_paths_match_the_portable_path() {
+        let f32m = |r: usize, c: usize, seed: f64| matrix(r, c, seed).mapv(|v| v as f32);
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (3, 7, 2),
+            (5, 17, 10),
+            (13, 784, 37),
+            (64, 300, 128),
+            (9, 129, 130),
+        ] {
+            let a = f32m(m, k, 0.3);
+            let b_t = f32m(n, k, 0.9); // n × k
+            let b = f32m(k, n, 0.5); // k × n
+            let g = f32m(k, m, 0.2); // k × m: C = gᵀ·b is m × n
+            let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.25 - 1.0).collect();
+            let run = |isa: Isa| {
+                let (mut nt, mut nn, mut tn) =
+                    (vec![0.0; m * n], vec![0.0; m * n], vec![0.0; m * n]);
+                let slice = |x: &Array2<f32>| x.as_slice().unwrap().to_vec();
+                let (a_s, bt_s, b_s, g_s) = (slice(&a), slice(&b_t), slice(&b), slice(&g));
+                gemm::gemm_nt(isa, &a_s, &bt_s, Some(&bias), &mut nt, m, n, k);
+                let strided = |data, rs, cs| gemm::Strided { data, rs, cs };
+                gemm::gemm_bc(isa, strided(&a_s, k, 1), &b_s, &mut nn, m, n, k);
+                gemm::gemm_bc(isa, strided(&g_s, 1, m), &b_s, &mut tn, m, n, k);
+                (nt, nn, tn)
+            };
+            let reference = run(Isa::Portable);
+            let expected_nn = naive(&a.mapv(f64::from), &b.mapv(f64::from));
+            for (x, y) in reference.1.iter().zip(&expected_nn) {
+                assert!(
+                    (f64::from(*x) - y).abs() < 1e-4 * (1.0 + y.abs()),
+                    "portable {x} vs {y}"
+                );
+            }
+            for isa in instruction_sets() {
+                let fast = run(isa);
+                assert_eq!(fast, run(isa), "{isa:?} is not deterministic");
+                for (f, p) in [
+                    (&fast.0, &reference.0),
+                    (&fast.1, &reference.1),
+                    (&fast.2, &reference.2),
+                ] {
+                    for (x, y) in f.iter().zip(p.iter()) {
+                        let tol = 1e-5 * (k as f32).sqrt() * (1.0 + y.abs());
+                        assert!((x - y).abs() <= tol, "{isa:?} {m}x{k}x{n}: {x} vs {y}");
+                    }
+                }
+            }
         }
     }
 

@@ -7,7 +7,7 @@
 //!
 //! Every loss follows a named framework definition exactly (Keras 3 for the Keras names,
 //! PyTorch for `softmax_ce`, `multiclass_hinge` and `mse`, the course for `sse_half` and
-//! `cross_entropy`); `fixtures/LOSSES.md` tabulates them and `tests/losses_reference.rs`
+//! `cross_entropy`); the README tabulates them and `tests/losses_reference.rs`
 //! checks every one against fixtures produced by those frameworks.
 //!
 //! * [`classification`]: softmax cross-entropy, the multiclass SVM loss and the

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs the same workload in axonal, PyTorch and JAX in one session and prints samples/s and
+# the ratios. Workload: MLP 784->128 ReLU->10, softmax cross-entropy, plain SGD in f32 over
+# 60,000 samples (batch 64 and 256); inference at batch 256; single-sample latency; the
+# 784->512->512->10 network at batch 256. Every figure is a median over several epochs/runs.
+#
+#   bench/compare.sh [--quick]
+#
+# The peers are installed once into bench/.venv with the pins of bench/requirements.txt;
+# AXONAL_BENCH_VENV=/path/to/venv uses an existing venv instead. Peers use their default
+# thread pools (all cores); axonal runs one thread. Other load on the machine skews the
+# absolute numbers, hardly the ratios (all measured in this one run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=${AXONAL_BENCH_VENV:-bench/.venv}
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet -r bench/requirements.txt
+fi
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+echo "axonal..." >&2
+cargo bench --quiet -p axonal --bench throughput -- "$@" | grep '^RESULT' | sed 's/^RESULT /RESULT axonal_/' >"$out/axonal"
+echo "PyTorch..." >&2
+"$venv/bin/python" bench/peers.py torch "$@" >"$out/torch"
+echo "JAX..." >&2
+"$venv/bin/python" bench/peers.py jax "$@" >"$out/jax"
+"$venv/bin/python" - "$out"/axonal "$out"/torch "$out"/jax <<'PY'
+import sys, platform, datetime, subprocess
+r = {}
+for path in sys.argv[1:]:
+    for line in open(path):
+        if line.startswith("RESULT "):
+            _, k, v = line.split()
+            r[k] = v
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+import os
+print(f"{datetime.date.today()} · {cpu} · {os.cpu_count()} cores · axonal ISA {r.get('axonal_isa')}")
+rows = [("train b=64 (samples/s)", "train_b64_t1", "train_b64", "train_b64", "train_scan_b64"),
+        ("train b=256 (samples/s)", "train_b256_t1", "train_b256", "train_b256", "train_scan_b256"),
+        ("infer b=256 (samples/s)", "infer_b256_t1", "infer_b256", "infer_b256", None),
+        ("784-512-512-10 train b=256", "big_train_b256_t1", "big_train_b256", "big_train_b256", None)]
+f = lambda k: float(r[k]) if k in r else float("nan")
+print("| workload | axonal (1 thread) | PyTorch | JAX jit step | JAX scan | ÷ PyTorch | ÷ best JAX |")
+print("|---|---|---|---|---|---|---|")
+for name, a, t, j, js in rows:
+    best = max(f("jax_" + j), f("jax_" + js) if js else 0.0)
+    print(f"| {name} | {f('axonal_' + a):,.0f} | {f('torch_' + t):,.0f} | {f('jax_' + j):,.0f} | "
+          f"{f('jax_' + js):,.0f} | {f('axonal_' + a) / f('torch_' + t):.2f}× | {f('axonal_' + a) / best:.2f}× |"
+          if js else
+          f"| {name} | {f('axonal_' + a):,.0f} | {f('torch_' + t):,.0f} | {f('jax_' + j):,.0f} | – | "
+          f"{f('axonal_' + a) / f('torch_' + t):.2f}× | {f('axonal_' + a) / f('jax_' + j):.2f}× |")
+la, lt, lj = f("axonal_latency_b1_us"), f("torch_latency_b1_us"), f("jax_latency_b1_us")
+print(f"| latency b=1 (µs, lower is better) | {la:.2f} | {lt:.2f} | {lj:.2f} | – | {lt / la:.1f}× faster | {lj / la:.1f}× faster |")
+PY

@@ -1,0 +1,149 @@
+//! The Keras-style table of a network that `axc summary` prints: one row per layer with
+//! its field, the statement it came from, its output shape and its parameter count, then
+//! the totals of trainable and non-trainable parameters.
+//!
+//! ```
+//! let program = axonal_dsl::check_source(
+//!     "Mnist { input 784; fc1: dense 128 relu; batchnorm; fc2: dense 10; softmax_ce }",
+//! )
+//! .unwrap();
+//! let table = axonal_dsl::summary::table(&program.networks[0]);
+//! let fc1 = table.lines().find(|l| l.starts_with("fc1")).unwrap();
+//! assert!(fc1.contains("dense 784->128 relu") && fc1.ends_with("100,480"));
+//! assert!(table.contains("Trainable params: 102,026"));
+//! assert!(table.contains("Non-trainable params: 256"));
+//! ```
+
+use crate::codegen::{activation_source, describe, loss_name};
+use crate::ir::{Layer, Network};
+
+/// The table of one network, ending in a newline.
+///
+/// Non-trainable parameters are state that training updates without a gradient: the
+/// running mean and variance of each `batchnorm`. As in Keras, a row counts both kinds
+/// (a `batchnorm` of width n shows 4n: scale, shift, mean, variance), so the column adds up
+/// to the total. The numbers use `,` between thousands,
+/// as Keras prints them, so a reader can tell 100,480 from 1,004,800 at a glance.
+pub fn table(net: &Network) -> String {
+    let header = ["Layer", "Kind", "Output shape", "Params"];
+    let mut rows: Vec<[String; 4]> = vec![[
+        "(input)".to_string(),
+        format!("input {}", net.input),
+        shape(net.input),
+        "0".to_string(),
+    ]];
+    rows.extend(net.layers.iter().map(|l| {
+        [
+            l.field.clone(),
+            describe(l),
+            shape(l.output),
+            thousands(l.params() + l.buffers()),
+        ]
+    }));
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 4]| {
+        let text = format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
+        );
+        text.trim_end().to_string() + "\n"
+    };
+    let total_width = widths.iter().sum::<usize>() + 6;
+    let mut out = format!("Network: {}\n", net.name);
+    out += &"=".repeat(total_width);
+    out += "\n";
+    out += &line(header);
+    out += &"-".repeat(total_width);
+    out += "\n";
+    for row in &rows {
+        out += &line([&row[0], &row[1], &row[2], &row[3]]);
+    }
+    out += &"=".repeat(total_width);
+    out += "\n";
+    let trainable = net.params();
+    let frozen: usize = net.layers.iter().map(Layer::buffers).sum();
+    out += &format!("Total params: {}\n", thousands(trainable + frozen));
+    out += &format!("Trainable params: {}\n", thousands(trainable));
+    out += &format!("Non-trainable params: {}\n", thousands(frozen));
+    match &net.loss {
+        Some(loss) => {
+            out += &format!("Loss: {}", loss_name(loss.kind));
+            if let Some(a) = loss.fused {
+                out += &format!(
+                    " (fused with the {} before it: trained on logits)",
+                    activation_source(a)
+                );
+            }
+            out += "\n";
+        }
+        None => out += "Loss: none (inference only)\n",
+    }
+    out
+}
+
+/// `[batch, 128]`: the shape of one layer's output for a batch.
+fn shape(width: usize) -> String {
+    format!("[batch, {width}]")
+}
+
+/// `101770` as `101,770`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let groups: Vec<&str> = digits
+        .as_bytes()
+        .rchunks(3)
+        .rev()
+        .map(|group| std::str::from_utf8(group).unwrap_or_default())
+        .collect();
+    groups.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(101770), "101,770");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn table_reads_like_keras() {
+        let program = crate::check_source(
+            "M { input 784; fc1: dense 128 relu; dropout 0.5; dense 10; softmax_ce }",
+        )
+        .unwrap();
+        let table = table(&program.networks[0]);
+        insta::assert_snapshot!(table, @r"
+        Network: M
+        ====================================================
+        Layer     Kind                 Output shape   Params
+        ----------------------------------------------------
+        (input)   input 784            [batch, 784]        0
+        fc1       dense 784->128 relu  [batch, 128]  100,480
+        dropout1  dropout 0.5          [batch, 128]        0
+        dense2    dense 128->10        [batch, 10]     1,290
+        ====================================================
+        Total params: 101,770
+        Trainable params: 101,770
+        Non-trainable params: 0
+        Loss: softmax_ce
+        ");
+    }
+}

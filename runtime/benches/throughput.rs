@@ -1,0 +1,116 @@
+//! The workload of `bench/compare.sh`, on axonal's side: MLP 784→128 ReLU→10 with softmax
+//! cross-entropy and plain SGD in f32 over 60,000 samples, plus inference at batch 256,
+//! single-sample latency and the larger 784→512→512→10 network.
+//!
+//! Not a criterion bench (`harness = false`): it prints one `RESULT <key> <value>` line per
+//! figure, each the median over several epochs or repetitions, for the script to tabulate
+//! next to PyTorch and JAX. `cargo bench -p axonal --bench throughput [-- --quick]`.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use axonal::ndarray::{s, Array2};
+use axonal::optim::{Optimizer, Sgd};
+use axonal::rand::{Rng, SeedableRng};
+use axonal::{Mode, Model, TargetsView};
+
+axonal::network! {
+    /// The issue's MLP.
+    pub Mlp {
+        input 784;
+        fc1: dense 784->128 relu init=he;
+        fc2: dense 128->10;
+        softmax_ce
+    }
+}
+
+axonal::network! {
+    /// The larger network of the issue.
+    pub Big {
+        input 784;
+        fc1: dense 784->512 relu init=he;
+        fc2: dense 512->512 relu init=he;
+        fc3: dense 512->10;
+        softmax_ce
+    }
+}
+
+const SAMPLES: usize = 60_000;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Samples per second of one epoch of plain SGD over `x` in batches of `batch`.
+fn epoch<M: Model<f32>>(net: &mut M, x: &Array2<f32>, labels: &[usize], batch: usize) -> f64 {
+    let mut sgd = Sgd::new(0.01);
+    let n = x.nrows() - x.nrows() % batch;
+    let start = Instant::now();
+    for i in (0..n).step_by(batch) {
+        let xb = x.slice(s![i..i + batch, ..]);
+        net.forward(xb, Mode::Train).unwrap();
+        net.loss(TargetsView::Labels(&labels[i..i + batch]))
+            .unwrap();
+        net.backward(xb).unwrap();
+        sgd.step(net);
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Samples per second of eval-mode forwards over `x` in batches of `batch` (the network's
+/// buffers are the reused output).
+fn infer<M: Model<f32>>(net: &mut M, x: &Array2<f32>, batch: usize) -> f64 {
+    let n = x.nrows() - x.nrows() % batch;
+    let start = Instant::now();
+    for i in (0..n).step_by(batch) {
+        black_box(
+            net.forward(x.slice(s![i..i + batch, ..]), Mode::Eval)
+                .unwrap(),
+        );
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let reps = if quick { 3 } else { 7 };
+    let rng = &mut axonal::seeded_rng(0);
+    let x = Array2::from_shape_fn((SAMPLES, 784), |_| rng.random::<f32>());
+    let labels: Vec<usize> = (0..SAMPLES).map(|_| rng.random_range(0..10)).collect();
+    println!("RESULT isa {:?}", axonal::kernels::Isa::detect());
+
+    for batch in [64, 256] {
+        let mut net = Mlp::<f32>::new(&mut axonal::rand::rngs::StdRng::seed_from_u64(1));
+        epoch(&mut net, &x, &labels, batch); // warm-up
+        let runs = (0..reps)
+            .map(|_| epoch(&mut net, &x, &labels, batch))
+            .collect();
+        println!("RESULT train_b{batch}_t1 {:.0}", median(runs));
+    }
+    let mut net = Mlp::<f32>::seeded(1);
+    infer(&mut net, &x, 256);
+    let runs = (0..reps).map(|_| infer(&mut net, &x, 256)).collect();
+    println!("RESULT infer_b256_t1 {:.0}", median(runs));
+
+    // Latency of one sample: median over many single calls, in microseconds.
+    let one = x.slice(s![0..1, ..]);
+    let lat: Vec<f64> = (0..20_000)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(net.forward(one, Mode::Eval).unwrap());
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    println!("RESULT latency_b1_us {:.3}", median(lat));
+
+    let mut big = Big::<f32>::seeded(1);
+    let part = x
+        .slice(s![..if quick { 10_240 } else { 20_480 }, ..])
+        .to_owned();
+    epoch(&mut big, &part, &labels, 256);
+    let runs = (0..reps)
+        .map(|_| epoch(&mut big, &part, &labels, 256))
+        .collect();
+    println!("RESULT big_train_b256_t1 {:.0}", median(runs));
+}

@@ -1,0 +1,236 @@
+//! Divergence detection (the loss and every gradient checked before each step) and copies of
+//! a model's tensors (the best epoch's weights, the buffers before a step).
+
+use ndarray::ArrayView2;
+
+use crate::data::TargetsView;
+use crate::error::Error;
+use crate::float::Float;
+use crate::model::Model;
+
+/// Whether every gradient of `model` is finite: one pass over the gradients, stopping at the
+/// first parameter that is not. What `fit` runs between `backward` and the optimizer step.
+pub(super) fn gradients_finite<F: Float, M: Model<F> + ?Sized>(model: &mut M) -> bool {
+    let mut finite = true;
+    model.visit_params(&mut |p| finite = finite && all_finite(p.grad));
+    finite
+}
+
+/// Whether no element of `xs` is NaN or infinite.
+///
+/// Fast path: sums of the elements in 32 independent lanes (so that the compiler vectorizes
+/// the loop: one addition per element, about the cost of reading the gradients once). A NaN or
+/// an infinity makes its lane's sum NaN or infinite for good (inf + finite = inf,
+/// inf − inf = NaN, NaN + anything = NaN), so finite sums prove every element finite. A
+/// non-finite sum may also come from finite values that overflow when added; only then are
+/// the elements tested one by one (as are short slices, biases, where lanes do not pay).
+pub(super) fn all_finite<F: Float>(xs: &[F]) -> bool {
+    const LANES: usize = 32;
+    if xs.len() < 2 * LANES {
+        return xs.iter().all(|x| x.is_finite());
+    }
+    let mut sums = [F::zero(); LANES];
+    let chunks = xs.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (sum, &x) in sums.iter_mut().zip(chunk) {
+            *sum += x;
+        }
+    }
+    for (sum, &x) in sums.iter_mut().zip(rest) {
+        *sum += x;
+    }
+    sums.iter().all(|s| s.is_finite()) || xs.iter().all(|x| x.is_finite())
+}
+
+/// "NaN" or "inf" (or "-inf") for the first non-finite element of `xs`, with its index.
+fn first_non_finite<F: Float>(xs: &[F]) -> Option<(usize, String)> {
+    let i = xs.iter().position(|x| !x.is_finite())?;
+    Some((i, xs[i].as_f64().to_string()))
+}
+
+/// A [`Error::Diverged`] at `epoch`, `step` for gradients found non-finite by
+/// [`gradients_finite`]: names the first parameter (in visit order) whose gradient is not
+/// finite, and lists the others.
+pub(super) fn gradient_error<F: Float, M: Model<F> + ?Sized>(
+    model: &mut M,
+    (epoch, step): (usize, usize),
+    loss: F,
+    batch: Batch<'_, F>,
+) -> Error {
+    let mut first: Option<(String, String)> = None;
+    let mut others: Vec<String> = Vec::new();
+    model.visit_params(&mut |p| {
+        let Some((index, value)) = first_non_finite(p.grad) else {
+            return;
+        };
+        if first.is_none() {
+            let what = format!(
+                "the gradient of `{}` is {value} (element {index} of {})",
+                p.full_name(),
+                p.grad.len()
+            );
+            first = Some((p.layer.to_string(), what));
+        } else {
+            others.push(format!("`{}`", p.full_name()));
+        }
+    });
+    let (layer, mut what) =
+        first.unwrap_or_else(|| (String::new(), "a gradient is not finite".into()));
+    if !others.is_empty() {
+        what += &format!(" (also not finite: {})", others.join(", "));
+    }
+    what += &format!(" while the loss is {}", loss.as_f64());
+    what += &bad_data(batch);
+    what += "; no parameter was updated in this step";
+    Error::Diverged {
+        epoch,
+        step,
+        layer: (!layer.is_empty()).then_some(layer),
+        what,
+    }
+}
+
+/// A [`Error::Diverged`] at `epoch`, `step` for a non-finite `loss` of the batch `x`,
+/// `targets` (dataset rows `rows`), with the most likely cause: a parameter that is already
+/// not finite, or a NaN/inf in the batch.
+pub(super) fn loss_error<F: Float, M: Model<F> + ?Sized>(
+    model: &mut M,
+    (epoch, step): (usize, usize),
+    loss: F,
+    batch: Batch<'_, F>,
+) -> Error {
+    let loss = loss.as_f64();
+    let mut broken: Option<(String, String)> = None;
+    model.visit_params(&mut |p| {
+        if broken.is_none() {
+            if let Some((index, value)) = first_non_finite(p.value) {
+                broken = Some((p.layer.to_string(), format!(
+                    "the loss is {loss} because parameter `{}` is already {value} (element {index}) \
+                     (set so before training, or overflowed by an earlier update whose gradients \
+                     were finite), so the model does not hold good weights: reload a checkpoint",
+                    p.full_name()
+                )));
+            }
+        }
+    });
+    if let Some((layer, what)) = broken {
+        return Error::Diverged {
+            epoch,
+            step,
+            layer: Some(layer),
+            what,
+        };
+    }
+    let cause = bad_data(batch);
+    Error::Diverged {
+        epoch,
+        step,
+        layer: None,
+        what: format!("the loss is {loss}{cause}; no parameter was updated in this step"),
+    }
+}
+
+/// The inputs, targets and dataset rows of a mini-batch.
+pub(super) type Batch<'b, F> = (ArrayView2<'b, F>, TargetsView<'b, F>, &'b [usize]);
+
+/// ": sample 13 of the dataset has input NaN in column 1" for the first non-finite input (or
+/// else target value) of a batch, or "" if all are finite. A NaN input need not make the loss
+/// NaN (ReLU's `max(0, NaN)` is 0) but it does make the first layer's weight gradient NaN.
+fn bad_data<F: Float>((x, targets, rows): Batch<'_, F>) -> String {
+    let bad_row = |m: ArrayView2<'_, F>| {
+        m.rows().into_iter().enumerate().find_map(|(r, row)| {
+            let column = row.iter().position(|v| !v.is_finite())?;
+            Some((rows[r], column, row[column].as_f64()))
+        })
+    };
+    if let Some((sample, column, value)) = bad_row(x) {
+        format!(": sample {sample} of the dataset has input {value} in column {column}")
+    } else if let Some((sample, column, value)) = match targets {
+        TargetsView::Values(v) => bad_row(v),
+        TargetsView::Labels(_) => None,
+    } {
+        format!(": sample {sample} of the dataset has target {value} in column {column}")
+    } else {
+        String::new()
+    }
+}
+
+/// A copy of a model's parameters and/or buffers, in visit order, in one vector allocated
+/// when the snapshot is made: taking and restoring it later allocates nothing.
+pub(super) struct Snapshot<F> {
+    params: bool,
+    values: Vec<F>,
+}
+
+impl<F: Float> Snapshot<F> {
+    /// Storage for the buffers of `model`, and its parameters if `params`; holds zeros until
+    /// the first [`Snapshot::take`].
+    pub(super) fn new<M: Model<F> + ?Sized>(model: &mut M, params: bool) -> Self {
+        let mut len = 0;
+        if params {
+            model.visit_params(&mut |p| len += p.value.len());
+        }
+        model.visit_buffers(&mut |b| len += b.value.len());
+        Self {
+            params,
+            values: vec![F::zero(); len],
+        }
+    }
+
+    /// Whether there is nothing to copy (a buffers-only snapshot of a model without buffers).
+    pub(super) fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Copies the model's tensors into the snapshot.
+    pub(super) fn take<M: Model<F> + ?Sized>(&mut self, model: &mut M) {
+        let mut at = 0;
+        let mut copy = |v: &[F]| {
+            self.values[at..at + v.len()].copy_from_slice(v);
+            at += v.len();
+        };
+        if self.params {
+            model.visit_params(&mut |p| copy(p.value));
+        }
+        model.visit_buffers(&mut |b| copy(b.value));
+    }
+
+    /// Copies the snapshot back into the model.
+    pub(super) fn restore<M: Model<F> + ?Sized>(&self, model: &mut M) {
+        let mut at = 0;
+        let mut copy = |v: &mut [F]| {
+            let n = v.len();
+            v.copy_from_slice(&self.values[at..at + n]);
+            at += n;
+        };
+        if self.params {
+            model.visit_params(&mut |p| copy(p.value));
+        }
+        model.visit_buffers(&mut |b| copy(b.value));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_finite_finds_any_nan_or_inf() {
+        // 1.0: the lane sums stay finite (fast path); MAX / 2: they overflow (exact test).
+        for base in [1.0, f32::MAX / 2.0] {
+            for len in [0, 1, 31, 32, 33, 63, 64, 65, 100, 200] {
+                let mut xs = vec![base; len];
+                assert!(all_finite(&xs), "{len}");
+                for i in 0..len {
+                    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                        xs[i] = bad;
+                        assert!(!all_finite(&xs), "{base} {len} {i} {bad}");
+                    }
+                    xs[i] = -base;
+                }
+                assert!(all_finite(&xs));
+            }
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Every network the checker accepts compiles, without warnings, and is correct: seeded
+//! random networks (written by `tests/build.rs`, compiled into one module under
+//! `#[deny(warnings)]`) each pass an f64 gradient check of every parameter and of the input.
+//!
+//! Kinks: ReLU-like activations, maxout and hinge losses are not differentiable everywhere;
+//! with random inputs a pre-activation within `eps` of a kink is rare, and the seeds are
+//! fixed, so a failure is deterministic and worth a look (`AXONAL_RANDOM_NETWORKS=200`
+//! with other `AXONAL_RANDOM_NETWORKS_SEED`s explores further).
+
+use axonal::gradcheck::{check_input_grad, check_model};
+use axonal::ndarray::Array2;
+use axonal::rand::{rngs::StdRng, Rng, SeedableRng};
+use axonal::{Model, Targets};
+
+/// The targets a network's loss needs.
+#[derive(Clone, Copy, Debug)]
+pub enum Want {
+    /// Class labels below this many classes.
+    Labels(usize),
+    /// One-hot rows of this many classes.
+    OneHot(usize),
+    /// Values of this width, uniform in [low, high).
+    Values(usize, f64, f64),
+    /// ±1, one column.
+    Signs,
+    /// The network has no loss.
+    NoLoss,
+}
+
+/// A generated network: its name, source, targets, and how to check it.
+pub struct Case {
+    /// The network's name (`R3`).
+    pub name: &'static str,
+    /// Its source text.
+    pub source: &'static str,
+    /// What targets its loss takes.
+    pub targets: Want,
+    /// Builds the network and checks it on a batch of this many rows.
+    pub run: fn(&mut StdRng, Want, usize) -> Result<(), String>,
+}
+
+#[deny(warnings)]
+#[allow(dead_code)] // `pub(crate)` and private networks are only built, not all used here.
+mod generated {
+    use super::{Case, Want};
+    include!(concat!(env!("OUT_DIR"), "/random_networks.rs"));
+}
+
+const TOLERANCE: f64 = 1e-6;
+
+fn make_targets(want: Want, batch: usize, rng: &mut StdRng) -> Option<Targets<f64>> {
+    Some(match want {
+        Want::Labels(classes) => {
+            Targets::Labels((0..batch).map(|_| rng.random_range(0..classes)).collect())
+        }
+        Want::OneHot(classes) => {
+            let labels: Vec<usize> = (0..batch).map(|_| rng.random_range(0..classes)).collect();
+            Targets::one_hot(&labels, classes).unwrap()
+        }
+        Want::Values(width, low, high) => {
+            Targets::Values(Array2::from_shape_fn((batch, width), |_| {
+                rng.random_range(low..high)
+            }))
+        }
+        Want::Signs => Targets::Values(Array2::from_shape_fn((batch, 1), |_| {
+            if rng.random::<bool>() {
+                1.0
+            } else {
+                -1.0
+            }
+        })),
+        Want::NoLoss => return None,
+    })
+}
+
+/// Gradient-checks `net` (parameters and input) on a random batch; `freeze` freezes its
+/// dropout masks after one training forward pass so that every evaluation sees the same.
+fn check<M: Model<f64>>(
+    mut net: M,
+    freeze: impl Fn(&mut M),
+    want: Want,
+    batch: usize,
+    rng: &mut StdRng,
+) -> Result<(), String> {
+    let x = Array2::from_shape_fn((batch, net.input_width()), |_| rng.random_range(-1.5..1.5));
+    net.forward(x.view(), axonal::Mode::Train)
+        .map_err(|e| e.to_string())?;
+    freeze(&mut net);
+    let Some(targets) = make_targets(want, batch, rng) else {
+        // No loss: training is refused with an error, never a panic.
+        return match net.loss(Targets::Labels(vec![0; batch]).view()) {
+            Err(axonal::Error::NoLoss { .. }) => Ok(()),
+            other => Err(format!("a network without a loss answered {other:?}")),
+        };
+    };
+    // Central differences err by O(eps² · third derivative): where a random network is
+    // sharply curved (a near-zero vector under `cosine_similarity`, say), eps = 1e-5 can
+    // miss by 1e-5. A second try at eps = 1e-6 shrinks that error a hundredfold; a wrong
+    // gradient fails both.
+    let mut worst = String::new();
+    for eps in [1e-5, 1e-6] {
+        let params =
+            check_model(&mut net, x.view(), targets.view(), eps).map_err(|e| e.to_string())?;
+        let input =
+            check_input_grad(&mut net, x.view(), targets.view(), eps).map_err(|e| e.to_string())?;
+        // Gradients near 0 (through a saturated batch norm of two rows, say) are judged
+        // by their absolute error: there, rounding in a loss of size 100 (`mape`) is
+        // already 1e-8.
+        let close = |r: &axonal::gradcheck::GradCheck| {
+            r.max_relative_error < TOLERANCE || (r.worst_analytic - r.worst_numeric).abs() < 1e-7
+        };
+        if close(&params) && close(&input) {
+            return Ok(());
+        }
+        worst = format!("eps {eps}: parameters {params:?}, input {input:?}");
+    }
+    Err(worst)
+}
+
+#[test]
+fn every_random_network_passes_a_gradient_check() {
+    let mut failures = Vec::new();
+    for (i, case) in generated::CASES.iter().enumerate() {
+        for batch in [2, 5] {
+            let mut rng = StdRng::seed_from_u64(i as u64 * 31 + batch as u64);
+            if let Err(e) = (case.run)(&mut rng, case.targets, batch) {
+                failures.push(format!(
+                    "{} (batch {batch}): {e}\n  {}",
+                    case.name, case.source
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_generator_covers_the_language() {
+    // The networks are random, but together they must use every kind of statement.
+    let source = generated::SOURCE;
+    for word in [
+        "dense",
+        "maxout",
+        "batchnorm",
+        "dropout",
+        "init=",
+        "bias=",
+        "l2=",
+        "reduction=",
+        "input",
+    ] {
+        assert!(source.contains(word), "no generated network uses `{word}`");
+    }
+    assert!(generated::CASES.len() >= 20);
+}
