@@ -107,6 +107,22 @@ fn set_param<M: Model<f64> + ?Sized>(model: &mut M, param: usize, index: usize, 
 ///
 /// Parameters are restored exactly afterwards. Layers that draw randomness in train mode
 /// (dropout) must be made deterministic first.
+///
+/// ```
+/// use axonal::gradcheck::check_model;
+/// use axonal::ndarray::array;
+/// use axonal::TargetsView;
+///
+/// axonal::network! { Net { input 3; dense 4 tanh; dense 2; mse } }
+///
+/// let mut net = Net::<f64>::seeded(0);
+/// let x = array![[0.1, -0.4, 0.3], [1.0, 0.2, -0.5]];
+/// let t = array![[0.5, -1.0], [0.0, 2.0]];
+/// let report = check_model(&mut net, x.view(), TargetsView::Values(t.view()), 1e-5)?;
+/// assert!(report.max_relative_error < 1e-6, "{report:?}");
+/// assert_eq!(report.checked, Net::<f64>::PARAMS);
+/// # Ok::<(), axonal::Error>(())
+/// ```
 pub fn check_model<M: Model<f64> + ?Sized>(
     model: &mut M,
     x: ArrayView2<'_, f64>,

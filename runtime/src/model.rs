@@ -123,6 +123,30 @@ pub fn check_backward<F: Float>(
 ///
 /// Optimizers, [`train::fit`], [`train::evaluate`], checkpoints and gradient checks work on
 /// any `Model`. The trait is object safe, so `&mut dyn Model<F>` works too.
+///
+/// One training step, by hand (what [`Model::fit`] does for every mini-batch):
+///
+/// ```
+/// use axonal::ndarray::array;
+/// use axonal::optim::{Optimizer, Sgd};
+/// use axonal::{Mode, Model, TargetsView};
+///
+/// axonal::network! { Net { input 2; dense 3 relu; dense 2; softmax_ce } }
+///
+/// let mut net = Net::<f32>::seeded(0);
+/// let x = array![[0.5, -1.0], [1.5, 0.2]];
+/// let labels = [1, 0];
+/// net.forward(x.view(), Mode::Train)?;
+/// let before = net.loss(TargetsView::Labels(&labels))?;
+/// net.backward(x.view())?;
+/// Sgd::new(0.1).step(&mut net);
+/// net.forward(x.view(), Mode::Train)?;
+/// assert!(net.loss(TargetsView::Labels(&labels))? < before);
+/// // predict: eval mode, through the loss's link (softmax here).
+/// let p = net.predict(x.view())?;
+/// assert!((p.row(0).sum() - 1.0).abs() < 1e-6);
+/// # Ok::<(), axonal::Error>(())
+/// ```
 pub trait Model<F: Float> {
     /// Name of the network (`"Mnist"`), for messages.
     fn name(&self) -> &'static str;

@@ -117,6 +117,21 @@ impl<'a, F> TargetsView<'a, F> {
 }
 
 /// Inputs (one row per sample) with their targets; the unit `fit` and `evaluate` work on.
+///
+/// ```
+/// use axonal::ndarray::array;
+/// use axonal::{Dataset, Targets};
+///
+/// // Four samples of two features, with class labels…
+/// let xor = Dataset::new(array![[0., 0.], [0., 1.], [1., 0.], [1., 1.]], Targets::Labels(vec![0, 1, 1, 0]))?;
+/// assert_eq!((xor.len(), xor.input_width()), (4, 2));
+/// // …or with one row of real-valued targets per sample.
+/// let regression = Dataset::new(array![[1.0f32], [2.0]], Targets::Values(array![[2.0], [4.0]]))?;
+/// assert_eq!(regression.len(), 2);
+/// // Counts must agree: a mistake is an error, not a panic.
+/// assert!(Dataset::new(array![[1.0f32]], Targets::Labels(vec![0, 1])).is_err());
+/// # Ok::<(), axonal::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset<F> {
     inputs: Array2<F>,

@@ -17,7 +17,20 @@ use crate::optim::{
 /// ```
 ///
 /// Defaults as PyTorch: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0, no amsgrad.
-/// `Adam::new(1e-3).betas(0.9, 0.999).amsgrad(true)`.
+///
+/// ```
+/// use axonal::optim::{Adam, Optimizer};
+///
+/// // Minimize f(p) = p² from p = 1 without a network, one parameter slice at a time.
+/// let mut adam = Adam::<f64>::new(0.1).betas(0.9, 0.999).amsgrad(true);
+/// let mut p = [1.0];
+/// for _ in 0..100 {
+///     let grad = [2.0 * p[0]];
+///     adam.update(0, &mut p, &grad)?;
+/// }
+/// assert!(p[0].abs() < 0.1);
+/// # Ok::<(), axonal::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Adam<F = f32> {
     /// Learning rate.

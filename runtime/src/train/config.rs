@@ -21,6 +21,25 @@ use super::EpochStats;
 ///
 /// `F` is the element type of the validation data; it is inferred from the `fit` call, so
 /// `Fit::epochs(10)` needs no annotation there.
+///
+/// ```
+/// use axonal::ndarray::array;
+/// use axonal::optim::Adam;
+/// use axonal::{Dataset, EarlyStopping, Fit, Model, Targets};
+///
+/// axonal::network! { Xor { input 2; dense 8 tanh; dense 2; softmax_ce } }
+///
+/// let x = array![[0., 0.], [0., 1.], [1., 0.], [1., 1.]];
+/// let data = Dataset::new(x, Targets::Labels(vec![0, 1, 1, 0]))?;
+/// let mut net = Xor::<f32>::seeded(1);
+/// let history = net.fit(
+///     &data,
+///     &mut Adam::new(0.05),
+///     Fit::epochs(300).full_batch().validation(&data).early_stopping(EarlyStopping::new(20)).quiet(),
+/// )?;
+/// assert!(history.last().unwrap().val_accuracy == Some(1.0));
+/// # Ok::<(), axonal::Error>(())
+/// ```
 pub struct Fit<'a, F = f32> {
     /// Passes over the data (at least 1).
     pub epochs: usize,
