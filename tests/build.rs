@@ -277,7 +277,14 @@ fn network(index: usize, rng: &mut Rng) -> (String, String) {
     } else {
         format!(" {act}")
     };
-    write!(src, " out: dense {arrow}{act}").unwrap();
+    // cosine_similarity clamps the norm of its input at 1e-6 (Keras' l2_normalize): an
+    // output of exactly 0 (a step layer's zeros, zero biases) sits on that kink.
+    let bias = if loss == "cosine_similarity" {
+        " bias=normal(0, 0.5)"
+    } else {
+        ""
+    };
+    write!(src, " out: dense {arrow}{act}{bias}").unwrap();
     if loss.is_empty() {
         src.push_str(" }");
     } else {
