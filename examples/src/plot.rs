@@ -8,55 +8,19 @@
 //! the plots are drawn without any text rather than not at all.
 
 use std::error::Error;
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::Path;
 
 use plotters::prelude::*;
-use plotters::style::{register_font as plotters_register_font, FontStyle};
 
 /// The colour type of [`Line`], re-exported so callers need not name `plotters`.
 pub use plotters::style::RGBColor;
 
-/// The family name every example's text is drawn in, once [`register_font`] found a font.
-pub const FONT: &str = "sans-serif";
-
-/// Where a TTF font is looked for, first match wins (Debian/Ubuntu, Fedora, Arch, macOS).
-pub const FONT_PATHS: &[&str] = &[
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-    "/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf",
-    "/usr/share/fonts/liberation/LiberationSans-Regular.ttf",
-    "/usr/share/fonts/liberation-sans/LiberationSans-Regular.ttf",
-    "/usr/share/fonts/TTF/LiberationSans-Regular.ttf",
-    "/usr/share/fonts/truetype/freefont/FreeSans.ttf",
-    "/usr/share/fonts/gnu-free/FreeSans.ttf",
-    "/Library/Fonts/Arial.ttf",
-    "/System/Library/Fonts/Supplemental/Arial.ttf",
-];
+/// Font lookup is the runtime's, so plots from `History::plot` and from here look alike.
+pub use axonal::train::plot::{register_font, FONT, FONT_PATHS};
 
 /// Errors of the plotting helpers (I/O, drawing, encoding), boxed: the examples only report them.
 pub type PlotError = Box<dyn Error + Send + Sync>;
 
-/// Registers the first readable font of [`FONT_PATHS`] as [`FONT`] and returns its path, or
-/// `None` if there is none. The search runs once per process; the font's bytes are kept for
-/// the life of the process, as `plotters` requires.
-pub fn register_font() -> Option<&'static Path> {
-    static FOUND: OnceLock<Option<PathBuf>> = OnceLock::new();
-    FOUND
-        .get_or_init(|| {
-            FONT_PATHS.iter().map(PathBuf::from).find(|path| {
-                let Ok(bytes) = std::fs::read(path) else {
-                    return false;
-                };
-                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                plotters_register_font(FONT, FontStyle::Normal, bytes).is_ok()
-            })
-        })
-        .as_deref()
-}
 
 /// One histogram of a grid: its title, the values to count and the x range of its bins.
 #[derive(Clone, Debug)]
