@@ -5,13 +5,15 @@ use proc_macro::TokenStream;
 
 /// Compiles networks written in the axonal language into Rust structs.
 ///
-/// ```ignore
+/// ```text
 /// axonal::network! {
 ///     pub Xor { dense 2->4 tanh; dense 4->1 sigmoid; mse }
 /// }
 /// ```
 ///
-/// Mistakes become compile errors that point at the offending token.
+/// Mistakes become compile errors that point at the offending token. Use it through the
+/// `axonal` crate, which re-exports it and whose docs run this example; this crate cannot
+/// depend on the runtime the generated code calls.
 #[proc_macro]
 pub fn network(input: TokenStream) -> TokenStream {
     axonal_dsl::expand_macro(input.into()).into()
