@@ -240,3 +240,20 @@ fn inference_with_reused_output_allocates_nothing() {
     }
     assert_eq!(allocations() - before, 0, "allocations in inference calls");
 }
+
+/// Inference with the network's reused output buffers allocates nothing, on both paths of
+/// the dense forward: the packed one (at least `kernels::PACK_MIN_ROWS` rows, which keeps a
+/// transposed copy of each weight) and the dot-tile one (fewer rows, single samples).
+#[test]
+fn inference_calls_allocate_nothing() {
+    let data = mnist_like(256);
+    let mut net = Mnist::new(Relu, SoftmaxCrossEntropy, &mut StdRng::seed_from_u64(1));
+    let x = data.inputs();
+    net.forward(x, Mode::Eval).unwrap(); // warm-up: buffers sized for 256 rows
+    for rows in [256, 64, axonal::kernels::PACK_MIN_ROWS, 1, 256] {
+        let before = allocations();
+        net.forward(x.slice(axonal::ndarray::s![..rows, ..]), Mode::Eval)
+            .unwrap();
+        assert_eq!(allocations() - before, 0, "eval forward of {rows} rows");
+    }
+}

@@ -37,6 +37,9 @@ pub struct Dense<F: Float, const IN: usize, const OUT: usize, A: ActivationFn<F>
     grad_pre: Scratch<F>,
     /// d loss / d x of the last backward.
     grad_input: Scratch<F>,
+    /// Wᵀ, `[IN, OUT]`, rewritten from `weight` by every forward large enough to gain from
+    /// it (see `kernels::gemm_nt_packed`); never read as state, so `weight` stays the truth.
+    weight_t: Vec<F>,
 }
 
 impl<F: Float, const IN: usize, const OUT: usize, A: ActivationFn<F>> Dense<F, IN, OUT, A> {
@@ -66,6 +69,7 @@ impl<F: Float, const IN: usize, const OUT: usize, A: ActivationFn<F>> Dense<F, I
             out: Scratch::new(OUT),
             grad_pre: Scratch::new(OUT),
             grad_input: Scratch::new(IN),
+            weight_t: Vec::new(),
         }
     }
 
@@ -98,11 +102,12 @@ impl<F: Float, const IN: usize, const OUT: usize, A: ActivationFn<F>> Dense<F, I
         ] {
             buffer.resize(rows);
         }
-        kernels::gemm_nt(
+        kernels::gemm_nt_packed(
             x,
             self.weight.view(),
             Some(self.bias.view()),
             self.pre.view_mut(),
+            &mut self.weight_t,
         );
         if !A::IS_IDENTITY {
             self.activation
@@ -178,11 +183,12 @@ impl<F: Float, const IN: usize, const OUT: usize, A: ActivationFn<F>> Dense<F, I
     pub fn predict(&self, x: ArrayView2<'_, F>) -> Array2<F> {
         assert_eq!(x.ncols(), IN, "Dense: input width");
         let mut pre = Array2::zeros((x.nrows(), OUT));
-        kernels::gemm_nt(
+        kernels::gemm_nt_packed(
             x,
             self.weight.view(),
             Some(self.bias.view()),
             pre.view_mut(),
+            &mut Vec::new(),
         );
         if A::IS_IDENTITY {
             return pre;
