@@ -21,7 +21,6 @@ pub use axonal::train::plot::{register_font, FONT, FONT_PATHS};
 /// Errors of the plotting helpers (I/O, drawing, encoding), boxed: the examples only report them.
 pub type PlotError = Box<dyn Error + Send + Sync>;
 
-
 /// One histogram of a grid: its title, the values to count and the x range of its bins.
 #[derive(Clone, Debug)]
 pub struct Panel {
