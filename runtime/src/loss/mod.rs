@@ -102,7 +102,7 @@ pub trait LossFn<F: Float>: Clone + std::fmt::Debug + Send + Sync + 'static {
         losses: ArrayViewMut1<'_, F>,
     );
 
-    /// Writes d losses[i] / d y[i, ..] into row i of `grad` (same shape as `y`): the gradient
+    /// Writes `d losses[i] / d y[i, ..]` into row `i` of `grad` (same shape as `y`): the gradient
     /// of the sum of the per-sample losses.
     fn grads(&self, y: ArrayView2<'_, F>, targets: TargetsView<'_, F>, grad: ArrayViewMut2<'_, F>);
 
