@@ -1,6 +1,7 @@
 //! The workload of `bench/compare.sh`, on axonal's side: MLP 784→128 ReLU→10 with softmax
 //! cross-entropy and plain SGD in f32 over 60,000 samples, plus inference at batch 256,
-//! single-sample latency and the larger 784→512→512→10 network.
+//! single-sample latency and the larger 784→512→512→10 network; training also on two
+//! threads with [`axonal::parallel::DataParallel`] (`train_b*_t2`).
 //!
 //! Not a criterion bench (`harness = false`): it prints one `RESULT <key> <value>` line per
 //! figure, each the median over several epochs or repetitions, for the script to tabulate
@@ -87,6 +88,15 @@ fn main() {
             .map(|_| epoch(&mut net, &x, &labels, batch))
             .collect();
         println!("RESULT train_b{batch}_t1 {:.0}", median(runs));
+
+        // The same training on two threads, each batch split in halves.
+        let net = Mlp::<f32>::new(&mut axonal::rand::rngs::StdRng::seed_from_u64(1));
+        let mut net = axonal::parallel::DataParallel::new(net).unwrap();
+        epoch(&mut net, &x, &labels, batch); // warm-up
+        let runs = (0..reps)
+            .map(|_| epoch(&mut net, &x, &labels, batch))
+            .collect();
+        println!("RESULT train_b{batch}_t2 {:.0}", median(runs));
     }
     let mut net = Mlp::<f32>::seeded(1);
     infer(&mut net, &x, 256);

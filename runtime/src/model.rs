@@ -193,6 +193,15 @@ pub trait Model<F: Float> {
     /// (probabilities for `softmax_ce`).
     fn predict(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>>;
 
+    /// Whether [`Model::loss`] is a mean over the batch's rows (the default reduction), so that
+    /// losses and gradients of parts of a batch combine as row-weighted averages (what
+    /// [`crate::parallel::DataParallel`] does); `false` for a summed loss, whose parts add up.
+    /// Generated networks rely on the default for now, which is wrong only for a loss
+    /// declared with a sum reduction.
+    fn loss_is_mean(&self) -> bool {
+        true
+    }
+
     /// Forward pass in training mode.
     fn forward_train(&mut self, x: ArrayView2<'_, F>) -> Result<ArrayView2<'_, F>> {
         self.forward(x, Mode::Train)
@@ -319,6 +328,10 @@ impl<F: Float, M: Model<F> + ?Sized> Model<F> for &mut M {
 
     fn predict(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
         (**self).predict(x)
+    }
+
+    fn loss_is_mean(&self) -> bool {
+        (**self).loss_is_mean()
     }
 }
 
