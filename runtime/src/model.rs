@@ -196,8 +196,7 @@ pub trait Model<F: Float> {
     /// Whether [`Model::loss`] is a mean over the batch's rows (the default reduction), so that
     /// losses and gradients of parts of a batch combine as row-weighted averages (what
     /// [`crate::parallel::DataParallel`] does); `false` for a summed loss, whose parts add up.
-    /// Generated networks rely on the default for now, which is wrong only for a loss
-    /// declared with a sum reduction.
+    /// Generated networks override it when their loss says `reduction=sum` or `none`.
     fn loss_is_mean(&self) -> bool {
         true
     }
