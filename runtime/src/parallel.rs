@@ -1,7 +1,7 @@
 //! Data-parallel training on two threads: each training batch is split into halves, one per
 //! thread, and the halves' gradients are combined before the optimizer step.
 //!
-//! [`DataParallel`] wraps a network and implements [`Model`] itself, so [`train::fit`],
+//! [`DataParallel`] wraps a network and implements [`Model`] itself, so [`crate::train::fit`],
 //! optimizers, gradient clipping and checks work on it unchanged:
 //!
 //! ```
