@@ -94,6 +94,16 @@ trait Lanes<F: Float>: Copy {
     fn load(self, s: &[F; L]) -> Self::V;
     /// Stores `L` consecutive elements.
     fn store(self, v: Self::V, s: &mut [F; L]);
+    /// Loads `L` consecutive elements from a raw pointer.
+    ///
+    /// # Safety
+    /// `p .. p + L` must be valid for reads.
+    unsafe fn load_ptr(self, p: *const F) -> Self::V;
+    /// Stores `L` consecutive elements through a raw pointer.
+    ///
+    /// # Safety
+    /// `p .. p + L` must be valid for writes.
+    unsafe fn store_ptr(self, v: Self::V, p: *mut F);
     /// `acc + a·b` lane-wise (fused where the instruction set has FMA).
     fn madd(self, a: Self::V, b: Self::V, acc: Self::V) -> Self::V;
     /// `acc + a·b` on scalars, rounded the way `madd` rounds.
@@ -129,6 +139,16 @@ impl<F: Float> Lanes<F> for Portable {
     #[inline(always)]
     fn store(self, v: [F; L], s: &mut [F; L]) {
         *s = v;
+    }
+    #[inline(always)]
+    unsafe fn load_ptr(self, p: *const F) -> [F; L] {
+        // SAFETY: the caller guarantees `p .. p + L` is readable; unaligned read.
+        unsafe { p.cast::<[F; L]>().read_unaligned() }
+    }
+    #[inline(always)]
+    unsafe fn store_ptr(self, v: [F; L], p: *mut F) {
+        // SAFETY: the caller guarantees `p .. p + L` is writable; unaligned write.
+        unsafe { p.cast::<[F; L]>().write_unaligned(v) }
     }
     #[inline(always)]
     fn madd(self, a: [F; L], b: [F; L], acc: [F; L]) -> [F; L] {
@@ -178,6 +198,16 @@ mod x86 {
         #[inline(always)]
         fn store(self, v: __m512, s: &mut [f32; L]) {
             unsafe { _mm512_storeu_ps(s.as_mut_ptr(), v) }
+        }
+        #[inline(always)]
+        unsafe fn load_ptr(self, p: *const f32) -> __m512 {
+            // (and the caller guarantees `p .. p + 16` readable)
+            unsafe { _mm512_loadu_ps(p) }
+        }
+        #[inline(always)]
+        unsafe fn store_ptr(self, v: __m512, p: *mut f32) {
+            // (and the caller guarantees `p .. p + 16` writable)
+            unsafe { _mm512_storeu_ps(p, v) }
         }
         #[inline(always)]
         fn madd(self, a: __m512, b: __m512, acc: __m512) -> __m512 {
@@ -231,6 +261,19 @@ mod x86 {
             }
         }
         #[inline(always)]
+        unsafe fn load_ptr(self, p: *const f32) -> Self::V {
+            // (and the caller guarantees `p .. p + 16` readable)
+            unsafe { (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))) }
+        }
+        #[inline(always)]
+        unsafe fn store_ptr(self, v: Self::V, p: *mut f32) {
+            // (and the caller guarantees `p .. p + 16` writable)
+            unsafe {
+                _mm256_storeu_ps(p, v.0);
+                _mm256_storeu_ps(p.add(8), v.1);
+            }
+        }
+        #[inline(always)]
         fn madd(self, a: Self::V, b: Self::V, acc: Self::V) -> Self::V {
             unsafe {
                 (
@@ -250,14 +293,6 @@ mod x86 {
 #[inline(always)]
 fn block<F>(s: &[F], q: usize) -> &[F; L] {
     s[q * L..q * L + L].try_into().expect("block in bounds")
-}
-
-/// One lane block of a slice, mutably.
-#[inline(always)]
-fn block_mut<F>(s: &mut [F], q: usize) -> &mut [F; L] {
-    (&mut s[q * L..q * L + L])
-        .try_into()
-        .expect("block in bounds")
 }
 
 /// `C[i.., j..] = bias + A[i..i+MR, :]·B[j..j+NR, :]ᵀ` for `MR × NR` entries of C.
@@ -356,9 +391,22 @@ pub(crate) struct Strided<'a, F> {
 /// `C[i..i+MR, j..j+NV·L] (+)= Σ_{p in p0..p1} A(i+r, p) · B[p, j..]`; overwrites C (with
 /// `bias[j..]` added, if given) when `p0 == 0`, else accumulates. B has row length `ldb`,
 /// C row length `ldc`.
+///
+/// `UNIT` fixes one stride of A at compile time so that the broadcasts of a step are
+/// addressed from one pointer: [`ROWS`] (`cs == 1`, rows of A contiguous) or [`COLS`]
+/// (`rs == 1`); [`ANY`] reads both strides from `a`.
+///
+/// Raw pointers instead of slices: with bounds checks the inner loop carried eight
+/// compares and spilled registers (141 GFLOP/s on the 784→128 forward); see
+/// `runtime/benches/kernels.rs` for the figures without.
+///
+/// # Safety
+/// The caller guarantees, as [`bc`] asserts once per product, that every element read or
+/// written is inside its slice: `A(i+r, p)` for `r < MR`, `p < p1`; `B[p·ldb + j + NV·L − 1]`
+/// for `p < p1`; `C[(i+r)·ldc + j + NV·L − 1]` for `r < MR`; `bias[j + NV·L − 1]`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn bc_tile<F: Float, S: Lanes<F>, const MR: usize, const NV: usize>(
+unsafe fn bc_tile<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, const UNIT: u8>(
     simd: S,
     a: Strided<'_, F>,
     b: &[F],
@@ -371,40 +419,95 @@ fn bc_tile<F: Float, S: Lanes<F>, const MR: usize, const NV: usize>(
     c: &mut [F],
     ldc: usize,
 ) {
+    let (rs, cs) = match UNIT {
+        ROWS => (a.rs, 1),
+        COLS => (1, a.cs),
+        _ => (a.rs, a.cs),
+    };
     let mut acc = [[simd.zero(); NV]; MR];
-    if p0 > 0 {
-        for r in 0..MR {
-            let row = &c[(i + r) * ldc + j..][..NV * L];
-            for v in 0..NV {
-                acc[r][v] = simd.load(block(row, v));
+    // SAFETY (every pointer offset and access below): in bounds by the function's contract;
+    // `a`, `b`, `bias` are only read and `c` (borrowed uniquely) is the only one written.
+    unsafe {
+        let c_ptr = c.as_mut_ptr().add(i * ldc + j);
+        if p0 > 0 {
+            for r in 0..MR {
+                for v in 0..NV {
+                    acc[r][v] = simd.load_ptr(c_ptr.add(r * ldc + v * L));
+                }
+            }
+        } else if let Some(bias) = bias {
+            let bias = bias.as_ptr().add(j);
+            for r in 0..MR {
+                for v in 0..NV {
+                    acc[r][v] = simd.load_ptr(bias.add(v * L));
+                }
             }
         }
-    } else if let Some(bias) = bias {
-        let bias = &bias[j..][..NV * L];
+        let mut a_ptr = a.data.as_ptr().add(i * rs + p0 * cs);
+        let mut b_ptr = b.as_ptr().add(p0 * ldb + j);
+        for _ in p0..p1 {
+            let bv: [S::V; NV] = std::array::from_fn(|v| simd.load_ptr(b_ptr.add(v * L)));
+            for r in 0..MR {
+                let x = simd.splat(*a_ptr.add(r * rs));
+                for v in 0..NV {
+                    acc[r][v] = simd.madd(x, bv[v], acc[r][v]);
+                }
+            }
+            a_ptr = a_ptr.add(cs);
+            b_ptr = b_ptr.add(ldb);
+        }
         for r in 0..MR {
             for v in 0..NV {
-                acc[r][v] = simd.load(block(bias, v));
+                simd.store_ptr(acc[r][v], c_ptr.add(r * ldc + v * L));
             }
-        }
-    }
-    let a_rows: [&[F]; MR] = std::array::from_fn(|r| &a.data[(i + r) * a.rs..]);
-    for p in p0..p1 {
-        let b_row = &b[p * ldb + j..][..NV * L];
-        let bv: [S::V; NV] = std::array::from_fn(|v| simd.load(block(b_row, v)));
-        for r in 0..MR {
-            let x = simd.splat(a_rows[r][p * a.cs]);
-            for v in 0..NV {
-                acc[r][v] = simd.madd(x, bv[v], acc[r][v]);
-            }
-        }
-    }
-    for r in 0..MR {
-        let row = &mut c[(i + r) * ldc + j..][..NV * L];
-        for v in 0..NV {
-            simd.store(acc[r][v], block_mut(row, v));
         }
     }
 }
+
+/// The last `m − i < MR` rows of a column panel as one tile of that height (a tile per row
+/// would reload the B panel for each).
+///
+/// # Safety
+/// As for [`bc_tile`], for rows `i..m`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn bc_rest<F: Float, S: Lanes<F>, const NV: usize, const UNIT: u8>(
+    simd: S,
+    a: Strided<'_, F>,
+    b: &[F],
+    bias: Option<&[F]>,
+    n: usize,
+    p0: usize,
+    p1: usize,
+    i: usize,
+    m: usize,
+    j: usize,
+    c: &mut [F],
+) {
+    // SAFETY: every call covers exactly rows `i..m`, which the caller guarantees.
+    unsafe {
+        match m - i {
+            0 => {}
+            1 => bc_tile::<F, S, 1, NV, UNIT>(simd, a, b, bias, n, p0, p1, i, j, c, n),
+            2 => bc_tile::<F, S, 2, NV, UNIT>(simd, a, b, bias, n, p0, p1, i, j, c, n),
+            3 => bc_tile::<F, S, 3, NV, UNIT>(simd, a, b, bias, n, p0, p1, i, j, c, n),
+            4 => bc_tile::<F, S, 4, NV, UNIT>(simd, a, b, bias, n, p0, p1, i, j, c, n),
+            5 => bc_tile::<F, S, 5, NV, UNIT>(simd, a, b, bias, n, p0, p1, i, j, c, n),
+            _ => {
+                for i in i..m {
+                    bc_tile::<F, S, 1, NV, UNIT>(simd, a, b, bias, n, p0, p1, i, j, c, n);
+                }
+            }
+        }
+    }
+}
+
+/// [`bc_tile`] layout: A's strides both read at run time.
+const ANY: u8 = 0;
+/// [`bc_tile`] layout: rows of A contiguous (`cs == 1`): a forward `x·Wᵀ` or `g·W`.
+const ROWS: u8 = 1;
+/// [`bc_tile`] layout: columns of A contiguous (`rs == 1`): a weight gradient `gᵀ·x`.
+const COLS: u8 = 2;
 
 /// Columns `j0..n` of C (fewer than `L`): plain scalar loops, same overwrite/accumulate and
 /// bias rule.
@@ -443,9 +546,50 @@ fn bc_edge<F: Float, S: Lanes<F>>(
 ///
 /// The reduction dimension is cut into [`KC`]-row slabs so that a `KC × NV·L` panel of B
 /// stays in L1 while every row block of A passes over it.
+///
+/// # Panics
+/// If an operand is too short for the shapes (checked once, before any tile runs).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn bc<F: Float, S: Lanes<F>, const MR: usize, const NV: usize>(
+    simd: S,
+    a: Strided<'_, F>,
+    b: &[F],
+    bias: Option<&[F]>,
+    c: &mut [F],
+    m: usize,
+    n: usize,
+    k: usize,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    // The contract of `bc_tile`, for every tile below: rows < m, columns < n, p < k.
+    assert!(
+        k == 0 || (m - 1) * a.rs + (k - 1) * a.cs < a.data.len(),
+        "gemm: A too short"
+    );
+    assert!(
+        k * n <= b.len() && m * n <= c.len(),
+        "gemm: B or C too short"
+    );
+    assert!(
+        bias.is_none_or(|bias| bias.len() >= n),
+        "gemm: bias too short"
+    );
+    if a.cs == 1 {
+        bc_slabs::<F, S, MR, NV, ROWS>(simd, a, b, bias, c, m, n, k)
+    } else if a.rs == 1 {
+        bc_slabs::<F, S, MR, NV, COLS>(simd, a, b, bias, c, m, n, k)
+    } else {
+        bc_slabs::<F, S, MR, NV, ANY>(simd, a, b, bias, c, m, n, k)
+    }
+}
+
+/// The loops of [`bc`] over slabs of k, column panels and row blocks, after its checks.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn bc_slabs<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, const UNIT: u8>(
     simd: S,
     a: Strided<'_, F>,
     b: &[F],
@@ -459,35 +603,35 @@ fn bc<F: Float, S: Lanes<F>, const MR: usize, const NV: usize>(
     let n_wide = n - n % w;
     let n_vec = n - n % L;
     let mut p0 = 0;
-    loop {
-        let p1 = (p0 + KC).min(k);
-        let mut j = 0;
-        while j < n_wide {
-            let mut i = 0;
-            while i < m_full {
-                bc_tile::<F, S, MR, NV>(simd, a, b, bias, n, p0, p1, i, j, c, n);
-                i += MR;
+    // SAFETY (the `bc_tile` calls): `bc` checked that A covers (m−1, k−1), B covers k rows of
+    // n and C m rows of n (bias n); every tile below stays in rows < m, columns ≤ n, p < k.
+    unsafe {
+        loop {
+            let p1 = (p0 + KC).min(k);
+            let mut j = 0;
+            while j < n_wide {
+                let mut i = 0;
+                while i < m_full {
+                    bc_tile::<F, S, MR, NV, UNIT>(simd, a, b, bias, n, p0, p1, i, j, c, n);
+                    i += MR;
+                }
+                bc_rest::<F, S, NV, UNIT>(simd, a, b, bias, n, p0, p1, m_full, m, j, c);
+                j += w;
             }
-            for i in m_full..m {
-                bc_tile::<F, S, 1, NV>(simd, a, b, bias, n, p0, p1, i, j, c, n);
+            while j < n_vec {
+                let mut i = 0;
+                while i < m_full {
+                    bc_tile::<F, S, MR, 1, UNIT>(simd, a, b, bias, n, p0, p1, i, j, c, n);
+                    i += MR;
+                }
+                bc_rest::<F, S, 1, UNIT>(simd, a, b, bias, n, p0, p1, m_full, m, j, c);
+                j += L;
             }
-            j += w;
-        }
-        while j < n_vec {
-            let mut i = 0;
-            while i < m_full {
-                bc_tile::<F, S, MR, 1>(simd, a, b, bias, n, p0, p1, i, j, c, n);
-                i += MR;
+            bc_edge(simd, a, b, bias, n, p0, p1, m, n_vec, n, c, n);
+            p0 = p1;
+            if p0 >= k {
+                break;
             }
-            for i in m_full..m {
-                bc_tile::<F, S, 1, 1>(simd, a, b, bias, n, p0, p1, i, j, c, n);
-            }
-            j += L;
-        }
-        bc_edge(simd, a, b, bias, n, p0, p1, m, n_vec, n, c, n);
-        p0 = p1;
-        if p0 >= k {
-            break;
         }
     }
 }
