@@ -67,6 +67,15 @@ fn main() {
     if let Some(peak) = fma_peak() {
         println!("RESULT fma_peak {peak:.1}");
     }
+    let all = axonal::kernels::threads();
+    for threads in [1, all] {
+        axonal::kernels::set_threads(threads);
+        products(&format!("t{threads}"));
+    }
+}
+
+/// GFLOP/s of every product at the networks' shapes, with the current thread count.
+fn products(suffix: &str) {
     let reps = 200;
     let b = 256;
     // (name, inputs, outputs) of every dense layer in the two networks.
@@ -97,18 +106,26 @@ fn main() {
                 &mut packed,
             )
         });
-        println!("RESULT forward_packed_{name} {:.1}", gflops(s));
+        println!("RESULT forward_packed_{name}_{suffix} {:.1}", gflops(s));
         let wt = w.t().as_standard_layout().into_owned();
         let s = best(reps, || gemm_nn(x.view(), wt.view(), out.view_mut()));
-        println!("RESULT forward_given_transpose_{name} {:.1}", gflops(s));
+        println!(
+            "RESULT forward_given_transpose_{name}_{suffix} {:.1}",
+            gflops(s)
+        );
         let s = best(reps, || {
             gemm_nt(x.view(), w.view(), Some(bias.view()), out.view_mut())
         });
-        println!("RESULT forward_dot_{name} {:.1}", gflops(s));
+        println!("RESULT forward_dot_{name}_{suffix} {:.1}", gflops(s));
+        let mut wt_buf = vec![0.0f32; n * k];
+        let s = best(reps, || {
+            axonal::kernels::transpose(w.as_slice().unwrap(), n, k, &mut wt_buf)
+        });
+        println!("RESULT transpose_us_{name}_{suffix} {:.1}", s * 1e6);
         let s = best(reps, || gemm_tn(g.view(), x.view(), dw.view_mut()));
-        println!("RESULT weight_grad_{name} {:.1}", gflops(s));
+        println!("RESULT weight_grad_{name}_{suffix} {:.1}", gflops(s));
         let s = best(reps, || gemm_nn(g.view(), w.view(), dx.view_mut()));
-        println!("RESULT input_grad_{name} {:.1}", gflops(s));
+        println!("RESULT input_grad_{name}_{suffix} {:.1}", gflops(s));
         black_box((&out, &dw, &dx));
     }
 }

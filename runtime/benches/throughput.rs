@@ -1,18 +1,20 @@
 //! The workload of `bench/compare.sh`, on axonal's side: MLP 784→128 ReLU→10 with softmax
 //! cross-entropy and plain SGD in f32 over 60,000 samples, plus inference at batch 256,
-//! single-sample latency and the larger 784→512→512→10 network; training also on two
-//! threads with [`axonal::parallel::DataParallel`] (`train_b*_t2`).
+//! single-sample latency and the larger 784→512→512→10 network; each on one thread (`_t1`)
+//! and with the products split over all of [`axonal::kernels::threads`] (`_t2` on a
+//! two-core machine).
 //!
 //! Not a criterion bench (`harness = false`): it prints one `RESULT <key> <value>` line per
 //! figure, each the median over several epochs or repetitions, for the script to tabulate
-//! next to PyTorch and JAX. `cargo bench -p axonal --bench throughput [-- --quick]`.
+//! next to PyTorch and JAX.
+//! `cargo bench -p axonal --bench throughput [-- --quick] [--only <key part>]`.
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use axonal::ndarray::{s, Array2};
 use axonal::optim::{Optimizer, Sgd};
-use axonal::rand::{Rng, SeedableRng};
+use axonal::rand::Rng;
 use axonal::{Mode, Model, TargetsView};
 
 axonal::network! {
@@ -73,54 +75,87 @@ fn infer<M: Model<f32>>(net: &mut M, x: &Array2<f32>, batch: usize) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
+/// Command-line options: `--quick` (fewer repetitions, smaller big-network epoch) and
+/// `--only <text>` (only the figures whose key contains it, e.g. `train_b64_t2` to profile
+/// one case).
+struct Options {
+    quick: bool,
+    only: Option<String>,
+}
+
+impl Options {
+    fn wants(&self, key: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| key.contains(only.as_str()))
+    }
+}
+
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let options = Options {
+        quick: args.iter().any(|a| a == "--quick"),
+        only: args
+            .iter()
+            .position(|a| a == "--only")
+            .and_then(|i| args.get(i + 1).cloned()),
+    };
+    let quick = options.quick;
     let reps = if quick { 3 } else { 7 };
     let rng = &mut axonal::seeded_rng(0);
     let x = Array2::from_shape_fn((SAMPLES, 784), |_| rng.random::<f32>());
     let labels: Vec<usize> = (0..SAMPLES).map(|_| rng.random_range(0..10)).collect();
     println!("RESULT isa {:?}", axonal::kernels::Isa::detect());
+    let report = |key: String, runs: Vec<f64>| println!("RESULT {key} {:.0}", median(runs));
 
-    for batch in [64, 256] {
-        let mut net = Mlp::<f32>::new(&mut axonal::rand::rngs::StdRng::seed_from_u64(1));
-        epoch(&mut net, &x, &labels, batch); // warm-up
-        let runs = (0..reps)
-            .map(|_| epoch(&mut net, &x, &labels, batch))
-            .collect();
-        println!("RESULT train_b{batch}_t1 {:.0}", median(runs));
-
-        // The same training on two threads, each batch split in halves.
-        let net = Mlp::<f32>::new(&mut axonal::rand::rngs::StdRng::seed_from_u64(1));
-        let mut net = axonal::parallel::DataParallel::new(net).unwrap();
-        epoch(&mut net, &x, &labels, batch); // warm-up
-        let runs = (0..reps)
-            .map(|_| epoch(&mut net, &x, &labels, batch))
-            .collect();
-        println!("RESULT train_b{batch}_t2 {:.0}", median(runs));
+    let all = axonal::kernels::threads();
+    for threads in [1, all] {
+        axonal::kernels::set_threads(threads);
+        for batch in [64, 256] {
+            let key = format!("train_b{batch}_t{threads}");
+            if options.wants(&key) {
+                let mut net = Mlp::<f32>::seeded(1);
+                epoch(&mut net, &x, &labels, batch); // warm-up
+                report(
+                    key,
+                    (0..reps)
+                        .map(|_| epoch(&mut net, &x, &labels, batch))
+                        .collect(),
+                );
+            }
+        }
+        let key = format!("infer_b256_t{threads}");
+        if options.wants(&key) {
+            let mut net = Mlp::<f32>::seeded(1);
+            infer(&mut net, &x, 256);
+            report(key, (0..reps).map(|_| infer(&mut net, &x, 256)).collect());
+        }
+        let key = format!("big_train_b256_t{threads}");
+        if options.wants(&key) {
+            let mut big = Big::<f32>::seeded(1);
+            let part = x.slice(s![..if quick { 10_240 } else { 20_480 }, ..]);
+            let part = part.to_owned();
+            epoch(&mut big, &part, &labels, 256);
+            report(
+                key,
+                (0..reps)
+                    .map(|_| epoch(&mut big, &part, &labels, 256))
+                    .collect(),
+            );
+        }
     }
-    let mut net = Mlp::<f32>::seeded(1);
-    infer(&mut net, &x, 256);
-    let runs = (0..reps).map(|_| infer(&mut net, &x, 256)).collect();
-    println!("RESULT infer_b256_t1 {:.0}", median(runs));
 
     // Latency of one sample: median over many single calls, in microseconds.
-    let one = x.slice(s![0..1, ..]);
-    let lat: Vec<f64> = (0..20_000)
-        .map(|_| {
-            let t = Instant::now();
-            black_box(net.forward(one, Mode::Eval).unwrap());
-            t.elapsed().as_secs_f64() * 1e6
-        })
-        .collect();
-    println!("RESULT latency_b1_us {:.3}", median(lat));
-
-    let mut big = Big::<f32>::seeded(1);
-    let part = x
-        .slice(s![..if quick { 10_240 } else { 20_480 }, ..])
-        .to_owned();
-    epoch(&mut big, &part, &labels, 256);
-    let runs = (0..reps)
-        .map(|_| epoch(&mut big, &part, &labels, 256))
-        .collect();
-    println!("RESULT big_train_b256_t1 {:.0}", median(runs));
+    if options.wants("latency_b1_us") {
+        let net = &mut Mlp::<f32>::seeded(1);
+        let one = x.slice(s![0..1, ..]);
+        let lat: Vec<f64> = (0..20_000)
+            .map(|_| {
+                let t = Instant::now();
+                black_box(net.forward(one, Mode::Eval).unwrap());
+                t.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        println!("RESULT latency_b1_us {:.3}", median(lat));
+    }
 }

@@ -54,7 +54,6 @@ pub mod layers;
 pub mod loss;
 pub mod model;
 pub mod optim;
-pub mod parallel;
 pub mod schedule;
 pub mod scratch;
 pub mod train;

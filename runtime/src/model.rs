@@ -194,8 +194,8 @@ pub trait Model<F: Float> {
     fn predict(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>>;
 
     /// Whether [`Model::loss`] is a mean over the batch's rows (the default reduction), so that
-    /// losses and gradients of parts of a batch combine as row-weighted averages (what
-    /// [`crate::parallel::DataParallel`] does); `false` for a summed loss, whose parts add up.
+    /// losses and gradients of parts of a batch combine as row-weighted averages; `false`
+    /// for a summed loss, whose parts add up.
     /// Generated networks override it when their loss says `reduction=sum` or `none`.
     fn loss_is_mean(&self) -> bool {
         true

@@ -24,6 +24,8 @@
 // Tile loops index several register arrays with the same constant indices; indices read clearer.
 #![allow(clippy::needless_range_loop)]
 
+use ndarray::{ArrayViewMut2, ShapeBuilder};
+
 use crate::float::Float;
 
 /// Lanes per accumulator: 16 `f32` fill one 512-bit register.
@@ -402,8 +404,9 @@ pub(crate) struct Strided<'a, F> {
 ///
 /// # Safety
 /// The caller guarantees, as [`bc`] asserts once per product, that every element read or
-/// written is inside its slice: `A(i+r, p)` for `r < MR`, `p < p1`; `B[p·ldb + j + NV·L − 1]`
-/// for `p < p1`; `C[(i+r)·ldc + j + NV·L − 1]` for `r < MR`; `bias[j + NV·L − 1]`.
+/// written is inside its operand: `A(i+r, p)` for `r < MR`, `p < p1`; `B[p·ldb + j + NV·L − 1]`
+/// for `p < p1`; `bias[j + NV·L − 1]`; and `c + (i+r)·ldc + j .. + NV·L` for `r < MR` is
+/// valid for reads and writes and not accessed by anyone else meanwhile.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn bc_tile<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, const UNIT: u8>(
@@ -416,7 +419,7 @@ unsafe fn bc_tile<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, const
     p1: usize,
     i: usize,
     j: usize,
-    c: &mut [F],
+    c: *mut F,
     ldc: usize,
 ) {
     let (rs, cs) = match UNIT {
@@ -426,9 +429,9 @@ unsafe fn bc_tile<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, const
     };
     let mut acc = [[simd.zero(); NV]; MR];
     // SAFETY (every pointer offset and access below): in bounds by the function's contract;
-    // `a`, `b`, `bias` are only read and `c` (borrowed uniquely) is the only one written.
+    // `a`, `b`, `bias` are only read and `c` is the only one written.
     unsafe {
-        let c_ptr = c.as_mut_ptr().add(i * ldc + j);
+        let c_ptr = c.add(i * ldc + j);
         if p0 > 0 {
             for r in 0..MR {
                 for v in 0..NV {
@@ -476,26 +479,27 @@ unsafe fn bc_rest<F: Float, S: Lanes<F>, const NV: usize, const UNIT: u8>(
     a: Strided<'_, F>,
     b: &[F],
     bias: Option<&[F]>,
-    n: usize,
+    ldb: usize,
     p0: usize,
     p1: usize,
     i: usize,
     m: usize,
     j: usize,
-    c: &mut [F],
+    c: *mut F,
+    ldc: usize,
 ) {
     // SAFETY: every call covers exactly rows `i..m`, which the caller guarantees.
     unsafe {
         match m - i {
             0 => {}
-            1 => bc_tile::<F, S, 1, NV, UNIT>(simd, a, b, bias, n, p0, p1, i, j, c, n),
-            2 => bc_tile::<F, S, 2, NV, UNIT>(simd, a, b, bias, n, p0, p1, i, j, c, n),
-            3 => bc_tile::<F, S, 3, NV, UNIT>(simd, a, b, bias, n, p0, p1, i, j, c, n),
-            4 => bc_tile::<F, S, 4, NV, UNIT>(simd, a, b, bias, n, p0, p1, i, j, c, n),
-            5 => bc_tile::<F, S, 5, NV, UNIT>(simd, a, b, bias, n, p0, p1, i, j, c, n),
+            1 => bc_tile::<F, S, 1, NV, UNIT>(simd, a, b, bias, ldb, p0, p1, i, j, c, ldc),
+            2 => bc_tile::<F, S, 2, NV, UNIT>(simd, a, b, bias, ldb, p0, p1, i, j, c, ldc),
+            3 => bc_tile::<F, S, 3, NV, UNIT>(simd, a, b, bias, ldb, p0, p1, i, j, c, ldc),
+            4 => bc_tile::<F, S, 4, NV, UNIT>(simd, a, b, bias, ldb, p0, p1, i, j, c, ldc),
+            5 => bc_tile::<F, S, 5, NV, UNIT>(simd, a, b, bias, ldb, p0, p1, i, j, c, ldc),
             _ => {
                 for i in i..m {
-                    bc_tile::<F, S, 1, NV, UNIT>(simd, a, b, bias, n, p0, p1, i, j, c, n);
+                    bc_tile::<F, S, 1, NV, UNIT>(simd, a, b, bias, ldb, p0, p1, i, j, c, ldc);
                 }
             }
         }
@@ -511,9 +515,12 @@ const COLS: u8 = 2;
 
 /// Columns `j0..n` of C (fewer than `L`): plain scalar loops, same overwrite/accumulate and
 /// bias rule.
+///
+/// # Safety
+/// As for [`bc_tile`], for rows `0..m` and columns `j0..n`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn bc_edge<F: Float, S: Lanes<F>>(
+unsafe fn bc_edge<F: Float, S: Lanes<F>>(
     simd: S,
     a: Strided<'_, F>,
     b: &[F],
@@ -524,43 +531,48 @@ fn bc_edge<F: Float, S: Lanes<F>>(
     m: usize,
     j0: usize,
     n: usize,
-    c: &mut [F],
+    c: *mut F,
     ldc: usize,
 ) {
     for i in 0..m {
         for j in j0..n {
+            // SAFETY: row `i < m`, column `j < n`: inside C by the contract.
+            let c_ij = unsafe { &mut *c.add(i * ldc + j) };
             let mut sum = match (p0 > 0, bias) {
-                (true, _) => c[i * ldc + j],
+                (true, _) => *c_ij,
                 (false, Some(bias)) => bias[j],
                 (false, None) => F::zero(),
             };
             for p in p0..p1 {
                 sum = simd.madd1(a.data[i * a.rs + p * a.cs], b[p * ldb + j], sum);
             }
-            c[i * ldc + j] = sum;
+            *c_ij = sum;
         }
     }
 }
 
-/// `C = A·B (+ bias)` with A strided (`m × k`), B `k × n` and C `m × n` contiguous row-major.
+/// `C = A·B (+ bias)` with A strided (`m × k`), B `k × n` row-major with row length `ldb`,
+/// and C an `m × n` view whose rows are contiguous (a column window of a larger matrix
+/// is fine: that is how a product is split over threads by columns).
 ///
 /// The reduction dimension is cut into [`KC`]-row slabs so that a `KC × NV·L` panel of B
 /// stays in L1 while every row block of A passes over it.
 ///
 /// # Panics
-/// If an operand is too short for the shapes (checked once, before any tile runs).
+/// If an operand is too short for the shapes, or the columns of C are not contiguous
+/// (checked once, before any tile runs).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn bc<F: Float, S: Lanes<F>, const MR: usize, const NV: usize>(
     simd: S,
     a: Strided<'_, F>,
     b: &[F],
+    ldb: usize,
     bias: Option<&[F]>,
-    c: &mut [F],
-    m: usize,
-    n: usize,
+    mut c: ArrayViewMut2<'_, F>,
     k: usize,
 ) {
+    let (m, n) = c.dim();
     if m == 0 || n == 0 {
         return;
     }
@@ -570,31 +582,48 @@ fn bc<F: Float, S: Lanes<F>, const MR: usize, const NV: usize>(
         "gemm: A too short"
     );
     assert!(
-        k * n <= b.len() && m * n <= c.len(),
-        "gemm: B or C too short"
+        k == 0 || (ldb >= n && (k - 1) * ldb + n <= b.len()),
+        "gemm: B too short"
     );
     assert!(
         bias.is_none_or(|bias| bias.len() >= n),
         "gemm: bias too short"
     );
-    if a.cs == 1 {
-        bc_slabs::<F, S, MR, NV, ROWS>(simd, a, b, bias, c, m, n, k)
-    } else if a.rs == 1 {
-        bc_slabs::<F, S, MR, NV, COLS>(simd, a, b, bias, c, m, n, k)
-    } else {
-        bc_slabs::<F, S, MR, NV, ANY>(simd, a, b, bias, c, m, n, k)
+    let strides = c.strides();
+    assert!(
+        (n == 1 || strides[1] == 1) && (m == 1 || strides[0] >= n as isize),
+        "gemm: C needs contiguous rows"
+    );
+    let ldc = if m == 1 { n } else { strides[0] as usize };
+    let c = c.as_mut_ptr();
+    // SAFETY: `c` points at element (0, 0) of a uniquely borrowed view whose elements
+    // (i, j), i < m, j < n, sit at `c + i·ldc + j` (checked just above); A, B and bias
+    // were checked to cover rows < m, p < k, columns < n.
+    unsafe {
+        if a.cs == 1 {
+            bc_slabs::<F, S, MR, NV, ROWS>(simd, a, b, ldb, bias, c, ldc, m, n, k)
+        } else if a.rs == 1 {
+            bc_slabs::<F, S, MR, NV, COLS>(simd, a, b, ldb, bias, c, ldc, m, n, k)
+        } else {
+            bc_slabs::<F, S, MR, NV, ANY>(simd, a, b, ldb, bias, c, ldc, m, n, k)
+        }
     }
 }
 
 /// The loops of [`bc`] over slabs of k, column panels and row blocks, after its checks.
+///
+/// # Safety
+/// As for [`bc_tile`], for rows `0..m`, columns `0..n` and the whole reduction `0..k`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn bc_slabs<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, const UNIT: u8>(
+unsafe fn bc_slabs<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, const UNIT: u8>(
     simd: S,
     a: Strided<'_, F>,
     b: &[F],
+    ldb: usize,
     bias: Option<&[F]>,
-    c: &mut [F],
+    c: *mut F,
+    ldc: usize,
     m: usize,
     n: usize,
     k: usize,
@@ -603,8 +632,7 @@ fn bc_slabs<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, const UNIT:
     let n_wide = n - n % w;
     let n_vec = n - n % L;
     let mut p0 = 0;
-    // SAFETY (the `bc_tile` calls): `bc` checked that A covers (m−1, k−1), B covers k rows of
-    // n and C m rows of n (bias n); every tile below stays in rows < m, columns ≤ n, p < k.
+    // SAFETY (the calls below): every tile stays in rows < m, columns ≤ n, p < k.
     unsafe {
         loop {
             let p1 = (p0 + KC).min(k);
@@ -612,22 +640,22 @@ fn bc_slabs<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, const UNIT:
             while j < n_wide {
                 let mut i = 0;
                 while i < m_full {
-                    bc_tile::<F, S, MR, NV, UNIT>(simd, a, b, bias, n, p0, p1, i, j, c, n);
+                    bc_tile::<F, S, MR, NV, UNIT>(simd, a, b, bias, ldb, p0, p1, i, j, c, ldc);
                     i += MR;
                 }
-                bc_rest::<F, S, NV, UNIT>(simd, a, b, bias, n, p0, p1, m_full, m, j, c);
+                bc_rest::<F, S, NV, UNIT>(simd, a, b, bias, ldb, p0, p1, m_full, m, j, c, ldc);
                 j += w;
             }
             while j < n_vec {
                 let mut i = 0;
                 while i < m_full {
-                    bc_tile::<F, S, MR, 1, UNIT>(simd, a, b, bias, n, p0, p1, i, j, c, n);
+                    bc_tile::<F, S, MR, 1, UNIT>(simd, a, b, bias, ldb, p0, p1, i, j, c, ldc);
                     i += MR;
                 }
-                bc_rest::<F, S, 1, UNIT>(simd, a, b, bias, n, p0, p1, m_full, m, j, c);
+                bc_rest::<F, S, 1, UNIT>(simd, a, b, bias, ldb, p0, p1, m_full, m, j, c, ldc);
                 j += L;
             }
-            bc_edge(simd, a, b, bias, n, p0, p1, m, n_vec, n, c, n);
+            bc_edge(simd, a, b, bias, ldb, p0, p1, m, n_vec, n, c, ldc);
             p0 = p1;
             if p0 >= k {
                 break;
@@ -651,6 +679,21 @@ fn as_f32_mut<F: Float>(s: &mut [F]) -> Option<&mut [f32]> {
         // SAFETY: as in `as_f32`; the unique borrow of `s` moves into the result.
         unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<f32>(), s.len()) }
     })
+}
+
+/// Reinterprets a mutable view of `F` as `f32` when `F` is `f32` (same shape and strides).
+fn as_f32_view<'a, F: Float>(c: &'a mut ArrayViewMut2<'_, F>) -> Option<ArrayViewMut2<'a, f32>> {
+    let same = std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>();
+    let (dim, strides) = (c.dim(), c.strides());
+    if !same || strides.iter().any(|&s| s < 0) {
+        return None;
+    }
+    let strides = (strides[0] as usize, strides[1] as usize);
+    let ptr = c.as_mut_ptr().cast::<f32>();
+    // SAFETY: `F` is `f32` (equal `TypeId`s), so the view's elements are `f32`s at the same
+    // addresses; the new view has the same dimensions and (non-negative) strides, so it
+    // covers exactly the same elements, and it reborrows `c` uniquely for `'a`.
+    Some(unsafe { ArrayViewMut2::from_shape_ptr(dim.strides(strides), ptr) })
 }
 
 /// `C = A·Bᵀ (+ bias)` on contiguous row-major slices with the kernels of `isa` (`f32`
@@ -712,22 +755,21 @@ pub(crate) fn gemm_nt<F: Float>(
     nt::<F, _, 2, 2>(Portable, a, b, bias, c, m, n, k)
 }
 
-/// `C = A·B (+ bias)` with A strided, on contiguous row-major B and C, with the kernels of
-/// `isa` (`f32` only; `f64` and unavailable instruction sets take the portable path).
-#[allow(clippy::too_many_arguments)]
+/// `C = A·B (+ bias)` with A strided, B row-major with row length `ldb`, C a view with
+/// contiguous rows, with the kernels of `isa` (`f32` only; `f64` and unavailable
+/// instruction sets take the portable path). `k` is the reduction length.
 pub(crate) fn gemm_bc<F: Float>(
     isa: Isa,
     a: Strided<'_, F>,
     b: &[F],
+    ldb: usize,
     bias: Option<&[F]>,
-    c: &mut [F],
-    m: usize,
-    n: usize,
+    mut c: ArrayViewMut2<'_, F>,
     k: usize,
 ) {
     #[cfg(target_arch = "x86_64")]
     if isa != Isa::Portable {
-        if let (Some(data), Some(b), Some(c)) = (as_f32(a.data), as_f32(b), as_f32_mut(&mut *c)) {
+        if let (Some(data), Some(b), Some(c)) = (as_f32(a.data), as_f32(b), as_f32_view(&mut c)) {
             let a = Strided {
                 data,
                 rs: a.rs,
@@ -735,43 +777,39 @@ pub(crate) fn gemm_bc<F: Float>(
             };
             let bias = bias.map(|bias| as_f32(bias).expect("bias has the type of A"));
             #[target_feature(enable = "avx512f,avx2,fma")]
-            #[allow(clippy::too_many_arguments)]
             fn avx512(
                 s: x86::Avx512,
                 a: Strided<'_, f32>,
                 b: &[f32],
+                ldb: usize,
                 bias: Option<&[f32]>,
-                c: &mut [f32],
-                m: usize,
-                n: usize,
+                c: ArrayViewMut2<'_, f32>,
                 k: usize,
             ) {
-                bc::<f32, _, 6, 4>(s, a, b, bias, c, m, n, k)
+                bc::<f32, _, 6, 4>(s, a, b, ldb, bias, c, k)
             }
             #[target_feature(enable = "avx2,fma")]
-            #[allow(clippy::too_many_arguments)]
             fn avx2(
                 s: x86::Avx2,
                 a: Strided<'_, f32>,
                 b: &[f32],
+                ldb: usize,
                 bias: Option<&[f32]>,
-                c: &mut [f32],
-                m: usize,
-                n: usize,
+                c: ArrayViewMut2<'_, f32>,
                 k: usize,
             ) {
-                bc::<f32, _, 3, 2>(s, a, b, bias, c, m, n, k)
+                bc::<f32, _, 3, 2>(s, a, b, ldb, bias, c, k)
             }
             if let (Isa::Avx512, Some(s)) = (isa, x86::Avx512::new()) {
                 // SAFETY: `s` exists, so AVX-512F (which implies AVX2 and FMA) was detected.
-                return unsafe { avx512(s, a, b, bias, c, m, n, k) };
+                return unsafe { avx512(s, a, b, ldb, bias, c, k) };
             }
             if let Some(s) = x86::Avx2::new() {
                 // SAFETY: `s` exists, so AVX2 and FMA were detected.
-                return unsafe { avx2(s, a, b, bias, c, m, n, k) };
+                return unsafe { avx2(s, a, b, ldb, bias, c, k) };
             }
         }
     }
     let _ = isa;
-    bc::<F, _, 2, 2>(Portable, a, b, bias, c, m, n, k)
+    bc::<F, _, 2, 2>(Portable, a, b, ldb, bias, c, k)
 }

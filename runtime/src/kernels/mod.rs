@@ -16,13 +16,145 @@
 //! Shape mismatches are broken invariants of the caller (generated code is shape-checked at
 //! compile time), so they panic.
 
-use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Zip};
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
 
 use crate::float::Float;
 
 mod gemm;
+mod threads;
 
 pub use gemm::Isa;
+pub use threads::{set_threads, threads, MAX_THREADS};
+
+/// Products smaller than this many floating-point operations run on the calling thread
+/// alone: about 6 µs of work at the kernels' speed, against about a microsecond to hand
+/// out and collect a part.
+pub const SPLIT_MIN_FLOP: usize = 1 << 20;
+
+/// Most parts a product is split into (bounds the stack array of [`Parts::run`]).
+const MAX_PARTS: usize = 16;
+
+/// Output rows (or columns) a dense layer's products split at: a multiple of both the
+/// 16-lane vector and the 6-row tile would be 48, too coarse for 128 neurons, so the
+/// neuron dimension splits at multiples of 16 (whole vectors; a 6-row tile at a part's end
+/// becomes a shorter one) and the batch dimension at multiples of 6 (whole row tiles).
+pub const NEURON_ALIGN: usize = 16;
+
+/// Elements per part boundary of an element-wise pass split by [`elementwise_parts`]: a
+/// 64-byte cache line of `f32`, so no line is written by two threads.
+const ELEMENT_ALIGN: usize = 16;
+
+/// The cut of an element-wise pass over `len` elements costing about `flop_per_element`
+/// each (memory traffic included). Parameters are split into halves (thirds, …) of their
+/// elements, which for a weight matrix with an even split of rows are the neurons the
+/// products split by.
+pub(crate) fn elementwise_parts(len: usize, flop_per_element: usize) -> Parts {
+    Parts::new(len, flop_per_element * len, ELEMENT_ALIGN)
+}
+
+/// The batch dimension's split alignment; see [`NEURON_ALIGN`].
+const BATCH_ALIGN: usize = 6;
+
+/// How a dimension of length `len` is cut between threads: `parts` consecutive ranges
+/// whose inner boundaries are multiples of `align`, as equal as that allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Parts {
+    len: usize,
+    parts: usize,
+    align: usize,
+}
+
+impl Parts {
+    /// The cut of `len` for work of `flop` operations: one part below [`SPLIT_MIN_FLOP`],
+    /// else [`threads`] parts (fewer if `len` has fewer than that many `align` blocks).
+    pub(crate) fn new(len: usize, flop: usize, align: usize) -> Parts {
+        let parts = if flop < SPLIT_MIN_FLOP {
+            1
+        } else {
+            threads().min(len / align).clamp(1, MAX_PARTS)
+        };
+        Parts { len, parts, align }
+    }
+
+    /// Number of parts.
+    pub(crate) fn count(&self) -> usize {
+        self.parts
+    }
+
+    /// The range of part `p`.
+    pub(crate) fn range(&self, p: usize) -> std::ops::Range<usize> {
+        let bound = |p: usize| {
+            if p >= self.parts {
+                self.len
+            } else {
+                (self.len * p / self.parts + self.align / 2) / self.align * self.align
+            }
+        };
+        bound(p)..bound(p + 1)
+    }
+
+    /// Runs `f(range, piece)` for every part, part `p` on thread `p` (0 is the caller's).
+    /// `carve` is called on this thread for the parts in order, and gives each part what it
+    /// alone may write (say, its rows of the output, split off the rest).
+    pub(crate) fn run<T: Send>(
+        &self,
+        mut carve: impl FnMut(std::ops::Range<usize>) -> T,
+        f: impl Fn(std::ops::Range<usize>, T) + Sync,
+    ) {
+        if self.parts == 1 {
+            f(0..self.len, carve(0..self.len));
+            return;
+        }
+        // Each part takes its piece out of its slot: disjoint `&mut`s, no allocation.
+        let slots: [std::sync::Mutex<Option<T>>; MAX_PARTS] =
+            std::array::from_fn(|_| std::sync::Mutex::new(None));
+        for (p, slot) in slots.iter().enumerate().take(self.parts) {
+            *slot.lock().expect("slot lock") = Some(carve(self.range(p)));
+        }
+        threads::split(self.parts, &|p| {
+            let piece = slots[p]
+                .lock()
+                .expect("slot lock")
+                .take()
+                .expect("each part runs once");
+            f(self.range(p), piece);
+        });
+    }
+}
+
+/// Splits a mutable view into consecutive pieces along `axis`, one per call, for
+/// [`Parts::run`].
+fn carver<'a, F>(
+    view: ArrayViewMut2<'a, F>,
+    axis: Axis,
+) -> impl FnMut(std::ops::Range<usize>) -> ArrayViewMut2<'a, F> {
+    let mut rest = Some(view);
+    move |range| {
+        let (piece, tail) = rest
+            .take()
+            .expect("carved in order")
+            .split_at(axis, range.len());
+        rest = Some(tail);
+        piece
+    }
+}
+
+/// Splits a mutable slice into consecutive pieces of `per_index` elements per index of the
+/// range, one per call, for [`Parts::run`].
+pub(crate) fn slice_carver<'a, F>(
+    slice: &'a mut [F],
+    per_index: usize,
+) -> impl FnMut(std::ops::Range<usize>) -> &'a mut [F] {
+    let mut rest = Some(slice);
+    move |range| {
+        let (piece, tail) = rest
+            .take()
+            .expect("carved in order")
+            .split_at_mut(range.len() * per_index);
+        rest = Some(tail);
+        piece
+    }
+}
 
 /// Independent accumulators in [`dot`]: enough to fill a 256-bit register with `f32`
 /// and to break the add dependency chain, so the loop vectorises without reassociation.
@@ -109,7 +241,12 @@ pub fn gemm_nt<F: Float>(
         (a.as_slice(), b.as_slice(), c.as_slice_mut(), bias_slice)
     {
         let bias = bias_slice.flatten();
-        gemm::gemm_nt(Isa::detect(), a, b, bias, c, m, n, k);
+        let isa = Isa::detect();
+        let parts = Parts::new(m, 2 * m * n * k, BATCH_ALIGN);
+        parts.run(slice_carver(c, n), |rows, c| {
+            let a = &a[rows.start * k..rows.end * k];
+            gemm::gemm_nt(isa, a, b, bias, c, rows.len(), n, k);
+        });
         return;
     }
     for (a_row, mut c_row) in a.rows().into_iter().zip(c.rows_mut()) {
@@ -149,7 +286,7 @@ pub fn gemm_nt_packed<F: Float>(
     a: ArrayView2<'_, F>,
     b: ArrayView2<'_, F>,
     bias: Option<ArrayView1<'_, F>>,
-    mut c: ArrayViewMut2<'_, F>,
+    c: ArrayViewMut2<'_, F>,
     packed: &mut Vec<F>,
 ) {
     let ((m, k), (n, kb)) = (a.dim(), b.dim());
@@ -160,45 +297,103 @@ pub fn gemm_nt_packed<F: Float>(
         && n % PACK_COLUMNS == 0
         && k == kb
         && c.dim() == (m, n)
+        && c.is_standard_layout()
         && bias.as_ref().is_none_or(|bias| bias.len() == n);
     if fast {
         let bias_slice = bias.as_ref().map(|bias| bias.as_slice());
-        if let (Some(a), Some(b), Some(c), None | Some(Some(_))) =
-            (a.as_slice(), b.as_slice(), c.as_slice_mut(), bias_slice)
-        {
+        if let (Some(a), Some(w), None | Some(Some(_))) = (a.as_slice(), b.as_slice(), bias_slice) {
             if packed.len() < n * k {
                 packed.resize(n * k, F::zero());
             }
-            let bt = &mut packed[..n * k];
-            transpose(b, n, k, bt);
-            let a = gemm::Strided {
+            let bias = bias_slice.flatten();
+            let flop = 2 * m * n * k;
+            // Each thread transposes its own neurons' rows of W into its own block of
+            // `packed`, so W's rows, their transpose and (in backward) their gradient rows
+            // stay with one thread.
+            let neurons = Parts::new(n, flop, NEURON_ALIGN);
+            let x = gemm::Strided {
                 data: a,
                 rs: k,
                 cs: 1,
             };
-            gemm::gemm_bc(isa, a, bt, bias_slice.flatten(), c, m, n, k);
+            let (blocks, rows) = (
+                slice_carver(&mut packed[..n * k], k),
+                Parts::new(m, flop, 6),
+            );
+            if m <= n || rows.count() == 1 {
+                // By neurons: every thread reads all of x and only its own block of Wᵀ,
+                // cheaper while x is the smaller operand (a batch of up to `n` rows).
+                let mut c_cols = carver(c, Axis(1));
+                let mut blocks = blocks;
+                neurons.run(
+                    |js| (c_cols(js.clone()), blocks(js)),
+                    |js, (c, wt)| {
+                        transpose_columns(&w[js.start * k..js.end * k], js.len(), k, 0..k, wt);
+                        let bias = bias.map(|bias| &bias[js.clone()]);
+                        gemm::gemm_bc(isa, x, wt, js.len(), bias, c, k);
+                    },
+                );
+            } else {
+                // By batch rows: every thread reads its rows of x and all of Wᵀ, cheaper
+                // once x is the larger operand.
+                neurons.run(blocks, |js, wt| {
+                    transpose_columns(&w[js.start * k..js.end * k], js.len(), k, 0..k, wt)
+                });
+                let packed = &packed[..n * k];
+                rows.run(carver(c, Axis(0)), |is, mut c| {
+                    let x = gemm::Strided {
+                        data: &a[is.start * k..],
+                        ..x
+                    };
+                    for q in 0..neurons.count() {
+                        let js = neurons.range(q);
+                        let wt = &packed[js.start * k..js.end * k];
+                        let bias = bias.map(|bias| &bias[js.clone()]);
+                        let c = c.slice_mut(ndarray::s![.., js.clone()]);
+                        gemm::gemm_bc(isa, x, wt, js.len(), bias, c, k);
+                    }
+                });
+            }
             return;
         }
     }
     gemm_nt(a, b, bias, c);
 }
 
-/// `dst = srcᵀ`: `src` is `rows × cols` row-major, `dst` `cols × rows`. Whole 16 × 16
-/// blocks go through fixed-size arrays (no bounds checks inside; rows read and written stay
-/// in L1), the edges element by element.
-fn transpose<F: Copy>(src: &[F], rows: usize, cols: usize, dst: &mut [F]) {
-    const T: usize = 16;
+/// `dst = srcᵀ`: `src` is `rows × cols` row-major, `dst` `cols × rows`; split over threads
+/// by blocks of rows of `dst` when large.
+pub fn transpose<F: Float>(src: &[F], rows: usize, cols: usize, dst: &mut [F]) {
     assert!(src.len() == rows * cols && dst.len() == rows * cols);
-    let (rows_full, cols_full) = (rows - rows % T, cols - cols % T);
+    // A transposed element costs about as much time as 32 operations of a product.
+    let parts = Parts::new(cols, 32 * rows * cols, NEURON_ALIGN);
+    parts.run(slice_carver(dst, rows), |out_rows, dst| {
+        transpose_columns(src, rows, cols, out_rows, dst)
+    });
+}
+
+/// Rows `js` of `srcᵀ` (columns `js` of `src`, which is `rows × cols`) into `dst`
+/// (`js.len() × rows`). Whole 16 × 16 blocks go through fixed-size arrays (no bounds checks
+/// inside; rows read and written stay in L1), the edges element by element.
+fn transpose_columns<F: Copy>(
+    src: &[F],
+    rows: usize,
+    cols: usize,
+    js: std::ops::Range<usize>,
+    dst: &mut [F],
+) {
+    const T: usize = 16;
+    let width = js.len();
+    let (rows_full, width_full) = (rows - rows % T, width - width % T);
     for i0 in (0..rows_full).step_by(T) {
-        for j0 in (0..cols_full).step_by(T) {
+        for d0 in (0..width_full).step_by(T) {
+            let j0 = js.start + d0;
             let block: [&[F; T]; T] = std::array::from_fn(|r| {
                 src[(i0 + r) * cols + j0..][..T]
                     .try_into()
                     .expect("block in bounds")
             });
             for c in 0..T {
-                let out: &mut [F; T] = (&mut dst[(j0 + c) * rows + i0..][..T])
+                let out: &mut [F; T] = (&mut dst[(d0 + c) * rows + i0..][..T])
                     .try_into()
                     .expect("block in bounds");
                 *out = std::array::from_fn(|r| block[r][c]);
@@ -206,9 +401,9 @@ fn transpose<F: Copy>(src: &[F], rows: usize, cols: usize, dst: &mut [F]) {
         }
     }
     for i in 0..rows {
-        let j_start = if i < rows_full { cols_full } else { 0 };
-        for j in j_start..cols {
-            dst[j * rows + i] = src[i * cols + j];
+        let d_start = if i < rows_full { width_full } else { 0 };
+        for d in d_start..width {
+            dst[d * rows + i] = src[i * cols + js.start + d];
         }
     }
 }
@@ -228,12 +423,19 @@ pub fn gemm_tn<F: Float>(a: ArrayView2<'_, F>, b: ArrayView2<'_, F>, mut c: Arra
         c.dim()
     );
     if let (Some(a), Some(b), Some(c)) = (a.as_slice(), b.as_slice(), c.as_slice_mut()) {
-        let a = gemm::Strided {
-            data: a,
-            rs: 1,
-            cs: k,
-        };
-        gemm::gemm_bc(Isa::detect(), a, b, None, c, k, n, m);
+        let isa = Isa::detect();
+        // Split by neurons (rows of dW) as the forward splits them, so each thread computes
+        // the gradient rows of the weights it transposed.
+        let parts = Parts::new(k, 2 * m * n * k, NEURON_ALIGN);
+        let c = ArrayViewMut2::from_shape((k, n), c).expect("k × n");
+        parts.run(carver(c, Axis(0)), |rows, c| {
+            let a = gemm::Strided {
+                data: &a[rows.start..],
+                rs: 1,
+                cs: k,
+            };
+            gemm::gemm_bc(isa, a, b, n, None, c, m);
+        });
         return;
     }
     for (a_col, mut c_row) in a.columns().into_iter().zip(c.rows_mut()) {
@@ -259,12 +461,17 @@ pub fn gemm_nn<F: Float>(a: ArrayView2<'_, F>, b: ArrayView2<'_, F>, mut c: Arra
         c.dim()
     );
     if let (Some(a), Some(b), Some(c)) = (a.as_slice(), b.as_slice(), c.as_slice_mut()) {
-        let a = gemm::Strided {
-            data: a,
-            rs: k,
-            cs: 1,
-        };
-        gemm::gemm_bc(Isa::detect(), a, b, None, c, m, n, k);
+        let isa = Isa::detect();
+        let parts = Parts::new(m, 2 * m * n * k, BATCH_ALIGN);
+        let c = ArrayViewMut2::from_shape((m, n), c).expect("m × n");
+        parts.run(carver(c, Axis(0)), |rows, c| {
+            let a = gemm::Strided {
+                data: &a[rows.start * k..],
+                rs: k,
+                cs: 1,
+            };
+            gemm::gemm_bc(isa, a, b, n, None, c, k);
+        });
         return;
     }
     for (a_row, mut c_row) in a.rows().into_iter().zip(c.rows_mut()) {
@@ -427,17 +634,17 @@ mod tests {
                 let (a_s, bt_s, b_s, g_s) = (slice(&a), slice(&b_t), slice(&b), slice(&g));
                 gemm::gemm_nt(isa, &a_s, &bt_s, Some(&bias), &mut nt, m, n, k);
                 let strided = |data, rs, cs| gemm::Strided { data, rs, cs };
+                let view = |c| ArrayViewMut2::from_shape((m, n), c).unwrap();
                 gemm::gemm_bc(
                     isa,
                     strided(&a_s, k, 1),
                     &b_s,
-                    Some(&bias),
-                    &mut nn,
-                    m,
                     n,
+                    Some(&bias),
+                    view(&mut nn),
                     k,
                 );
-                gemm::gemm_bc(isa, strided(&g_s, 1, m), &b_s, None, &mut tn, m, n, k);
+                gemm::gemm_bc(isa, strided(&g_s, 1, m), &b_s, n, None, view(&mut tn), k);
                 (nt, nn, tn)
             };
             let reference = run(Isa::Portable);
@@ -462,6 +669,54 @@ mod tests {
                         let tol = 1e-5 * (k as f32).sqrt() * (1.0 + y.abs());
                         assert!((x - y).abs() <= tol, "{isa:?} {m}x{k}x{n}: {x} vs {y}");
                     }
+                }
+            }
+        }
+    }
+
+    /// Every product gives the same bits on one thread as on all of them, for shapes that
+    /// split by neurons (batch ≤ width), by batch rows, and not at all; in f32 (fast
+    /// kernels) and f64 (portable). The split also changes nothing against the naive loop.
+    #[test]
+    fn thread_count_does_not_change_a_bit() {
+        fn all_products<F: Float>(m: usize, k: usize, n: usize) -> Vec<Vec<F>> {
+            let f = |r: usize, c: usize, seed: f64| matrix(r, c, seed).mapv(|v| F::from_f64(v));
+            let (x, w, g) = (f(m, k, 0.1), f(n, k, 0.2), f(m, n, 0.3));
+            let bias = Array1::from_shape_fn(n, |j| F::from_f64(j as f64 * 0.1));
+            let (mut fwd, mut dot_fwd) = (Array2::zeros((m, n)), Array2::zeros((m, n)));
+            let (mut dw, mut dx) = (Array2::zeros((n, k)), Array2::zeros((m, k)));
+            let mut wt = vec![F::zero(); n * k];
+            gemm_nt_packed(
+                x.view(),
+                w.view(),
+                Some(bias.view()),
+                fwd.view_mut(),
+                &mut Vec::new(),
+            );
+            gemm_nt(x.view(), w.view(), Some(bias.view()), dot_fwd.view_mut());
+            gemm_tn(g.view(), x.view(), dw.view_mut());
+            gemm_nn(g.view(), w.view(), dx.view_mut());
+            transpose(w.as_slice().unwrap(), n, k, &mut wt);
+            [fwd, dot_fwd, dw, dx]
+                .into_iter()
+                .map(|a| a.into_iter().collect())
+                .chain([wt])
+                .collect()
+        }
+        let all = threads();
+        for &(m, k, n) in &[(64, 784, 128), (256, 200, 96), (250, 130, 40), (8, 16, 16)] {
+            set_threads(1);
+            let (one32, one64) = (all_products::<f32>(m, k, n), all_products::<f64>(m, k, n));
+            set_threads(all);
+            assert_eq!(one32, all_products::<f32>(m, k, n), "f32 {m}x{k}x{n}");
+            assert_eq!(one64, all_products::<f64>(m, k, n), "f64 {m}x{k}x{n}");
+            let x = matrix(m, k, 0.1);
+            let w_t = matrix(n, k, 0.2).t().to_owned();
+            let bias = Array1::from_shape_fn(n, |j| j as f64 * 0.1);
+            let expected = naive(&x, &w_t) + &bias;
+            for got in [&one64[0], &one64[1]] {
+                for (x, y) in got.iter().zip(&expected) {
+                    assert!((x - y).abs() < 1e-12 * (1.0 + y.abs()), "{x} vs {y}");
                 }
             }
         }

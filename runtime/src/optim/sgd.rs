@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::float::Float;
+use crate::kernels;
 use crate::optim::{check_lengths, non_negative, Optimizer, ParamState, States};
 
 /// SGD as `torch.optim.SGD`. With only a learning rate it is plain gradient descent,
@@ -97,11 +98,15 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
         let minus_lr = F::from_f64(-self.lr);
         let decay = self.weight_decay != 0.0;
         let weight_decay = F::from_f64(self.weight_decay);
+        // Large tensors are updated by the kernels' threads, each on the rows it computes.
+        let parts = kernels::elementwise_parts(value.len(), 16);
         if self.momentum == 0.0 {
-            for (p, &g) in value.iter_mut().zip(grad) {
-                let g = if decay { g + weight_decay * *p } else { g };
-                *p += minus_lr * g;
-            }
+            parts.run(kernels::slice_carver(value, 1), |range, value| {
+                for (p, &g) in value.iter_mut().zip(&grad[range]) {
+                    let g = if decay { g + weight_decay * *p } else { g };
+                    *p += minus_lr * g;
+                }
+            });
             return Ok(());
         }
         let momentum = F::from_f64(self.momentum);
@@ -112,12 +117,20 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
         });
         let first = !state.started;
         state.started = true;
-        for ((p, &g), b) in value.iter_mut().zip(grad).zip(&mut state.momentum_buffer) {
-            let g = if decay { g + weight_decay * *p } else { g };
-            *b = if first { g } else { *b * momentum + keep * g };
-            let direction = if self.nesterov { g + momentum * *b } else { *b };
-            *p += minus_lr * direction;
-        }
+        let nesterov = self.nesterov;
+        let mut values = kernels::slice_carver(value, 1);
+        let mut buffers = kernels::slice_carver(&mut state.momentum_buffer, 1);
+        parts.run(
+            |range| (values(range.clone()), buffers(range)),
+            |range, (value, buffer)| {
+                for ((p, &g), b) in value.iter_mut().zip(&grad[range]).zip(buffer) {
+                    let g = if decay { g + weight_decay * *p } else { g };
+                    *b = if first { g } else { *b * momentum + keep * g };
+                    let direction = if nesterov { g + momentum * *b } else { *b };
+                    *p += minus_lr * direction;
+                }
+            },
+        );
         Ok(())
     }
 
