@@ -22,6 +22,9 @@ use crate::float::Float;
 
 mod gemm;
 mod threads;
+mod transpose;
+
+use transpose::transpose_columns;
 
 pub use gemm::Isa;
 pub use threads::{set_threads, threads, MAX_THREADS};
@@ -369,43 +372,6 @@ pub fn transpose<F: Float>(src: &[F], rows: usize, cols: usize, dst: &mut [F]) {
     parts.run(slice_carver(dst, rows), |out_rows, dst| {
         transpose_columns(src, rows, cols, out_rows, dst)
     });
-}
-
-/// Rows `js` of `srcᵀ` (columns `js` of `src`, which is `rows × cols`) into `dst`
-/// (`js.len() × rows`). Whole 16 × 16 blocks go through fixed-size arrays (no bounds checks
-/// inside; rows read and written stay in L1), the edges element by element.
-fn transpose_columns<F: Copy>(
-    src: &[F],
-    rows: usize,
-    cols: usize,
-    js: std::ops::Range<usize>,
-    dst: &mut [F],
-) {
-    const T: usize = 16;
-    let width = js.len();
-    let (rows_full, width_full) = (rows - rows % T, width - width % T);
-    for i0 in (0..rows_full).step_by(T) {
-        for d0 in (0..width_full).step_by(T) {
-            let j0 = js.start + d0;
-            let block: [&[F; T]; T] = std::array::from_fn(|r| {
-                src[(i0 + r) * cols + j0..][..T]
-                    .try_into()
-                    .expect("block in bounds")
-            });
-            for c in 0..T {
-                let out: &mut [F; T] = (&mut dst[(d0 + c) * rows + i0..][..T])
-                    .try_into()
-                    .expect("block in bounds");
-                *out = std::array::from_fn(|r| block[r][c]);
-            }
-        }
-    }
-    for i in 0..rows {
-        let d_start = if i < rows_full { width_full } else { 0 };
-        for d in d_start..width {
-            dst[d * rows + i] = src[i * cols + js.start + d];
-        }
-    }
 }
 
 /// C = Aᵀ·B. A is m×k, B is m×n, C is k×n.

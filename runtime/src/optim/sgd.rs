@@ -102,9 +102,18 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
         let parts = kernels::elementwise_parts(value.len(), 16);
         if self.momentum == 0.0 {
             parts.run(kernels::slice_carver(value, 1), |range, value| {
-                for (p, &g) in value.iter_mut().zip(&grad[range]) {
-                    let g = if decay { g + weight_decay * *p } else { g };
-                    *p += minus_lr * g;
+                // Scalars copied into locals and one loop per case, so the loop vectorizes
+                // (read through the closure's references, they were reloaded every element).
+                let (minus_lr, weight_decay) = (minus_lr, weight_decay);
+                let grad = &grad[range];
+                if decay {
+                    for (p, &g) in value.iter_mut().zip(grad) {
+                        *p += minus_lr * (g + weight_decay * *p);
+                    }
+                } else {
+                    for (p, &g) in value.iter_mut().zip(grad) {
+                        *p += minus_lr * g;
+                    }
                 }
             });
             return Ok(());
@@ -123,6 +132,9 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
         parts.run(
             |range| (values(range.clone()), buffers(range)),
             |range, (value, buffer)| {
+                let (minus_lr, weight_decay, momentum, keep) =
+                    (minus_lr, weight_decay, momentum, keep);
+                let (decay, first, nesterov) = (decay, first, nesterov);
                 for ((p, &g), b) in value.iter_mut().zip(&grad[range]).zip(buffer) {
                     let g = if decay { g + weight_decay * *p } else { g };
                     *b = if first { g } else { *b * momentum + keep * g };
