@@ -259,23 +259,23 @@ mod tests {
 
     #[test]
     fn every_part_runs_once() {
-        let parts = threads().max(2);
-        let counts: Vec<AtomicUsize> = (0..parts).map(|_| AtomicUsize::new(0)).collect();
+        // The pool's size, not `threads()`: another test may change the limit meanwhile.
+        let parts = pool().workers.load(Ordering::Relaxed) + 1;
+        let counts: Vec<AtomicUsize> = (0..parts + 1).map(|_| AtomicUsize::new(0)).collect();
         for _ in 0..1000 {
-            split(parts.min(threads()), &|i| {
+            split(parts, &|i| {
                 counts[i].fetch_add(1, Ordering::Relaxed);
             });
         }
-        let used = parts.min(threads());
         for (i, c) in counts.iter().enumerate() {
-            let expected = if i < used { 1000 } else { 0 };
+            let expected = if i < parts { 1000 } else { 0 };
             assert_eq!(c.load(Ordering::Relaxed), expected, "part {i}");
         }
     }
 
     #[test]
     fn a_panicking_part_panics_the_caller_after_the_others_finish() {
-        let parts = threads();
+        let parts = pool().workers.load(Ordering::Relaxed) + 1;
         let finished = AtomicUsize::new(0);
         let result = catch_unwind(AssertUnwindSafe(|| {
             split(parts, &|i| {
