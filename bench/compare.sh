@@ -8,8 +8,9 @@
 #
 # The peers are installed once into bench/.venv with the pins of bench/requirements.txt;
 # AXONAL_BENCH_VENV=/path/to/venv uses an existing venv instead. Peers use their default
-# thread pools (all cores); axonal runs one thread. Other load on the machine skews the
-# absolute numbers, hardly the ratios (all measured in this one run).
+# thread pools (all cores); axonal is measured on one thread and on all of its kernel
+# threads (the ratios use the latter). Other load on the machine skews the absolute
+# numbers, hardly the ratios (all measured in this one run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${AXONAL_BENCH_VENV:-bench/.venv}
@@ -36,20 +37,20 @@ for path in sys.argv[1:]:
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
 import os
 print(f"{datetime.date.today()} · {cpu} · {os.cpu_count()} cores · axonal ISA {r.get('axonal_isa')}")
-rows = [("train b=64 (samples/s)", "train_b64_t1", "train_b64", "train_b64", "train_scan_b64"),
-        ("train b=256 (samples/s)", "train_b256_t1", "train_b256", "train_b256", "train_scan_b256"),
-        ("infer b=256 (samples/s)", "infer_b256_t1", "infer_b256", "infer_b256", None),
-        ("784-512-512-10 train b=256", "big_train_b256_t1", "big_train_b256", "big_train_b256", None)]
+n = r.get("axonal_threads", "1")
+rows = [("train b=64 (samples/s)", "train_b64", "train_b64", "train_b64", "train_scan_b64"),
+        ("train b=256 (samples/s)", "train_b256", "train_b256", "train_b256", "train_scan_b256"),
+        ("infer b=256 (samples/s)", "infer_b256", "infer_b256", "infer_b256", None),
+        ("784-512-512-10 train b=256", "big_train_b256", "big_train_b256", "big_train_b256", None)]
 f = lambda k: float(r[k]) if k in r else float("nan")
-print("| workload | axonal (1 thread) | PyTorch | JAX jit step | JAX scan | ÷ PyTorch | ÷ best JAX |")
-print("|---|---|---|---|---|---|---|")
+print(f"| workload | axonal 1 thread | axonal {n} threads | PyTorch | JAX jit step | JAX scan | ÷ PyTorch | ÷ best JAX |")
+print("|---|---|---|---|---|---|---|---|")
 for name, a, t, j, js in rows:
+    one, alln = f(f"axonal_{a}_t1"), f(f"axonal_{a}_t{n}")
     best = max(f("jax_" + j), f("jax_" + js) if js else 0.0)
-    print(f"| {name} | {f('axonal_' + a):,.0f} | {f('torch_' + t):,.0f} | {f('jax_' + j):,.0f} | "
-          f"{f('jax_' + js):,.0f} | {f('axonal_' + a) / f('torch_' + t):.2f}× | {f('axonal_' + a) / best:.2f}× |"
-          if js else
-          f"| {name} | {f('axonal_' + a):,.0f} | {f('torch_' + t):,.0f} | {f('jax_' + j):,.0f} | – | "
-          f"{f('axonal_' + a) / f('torch_' + t):.2f}× | {f('axonal_' + a) / f('jax_' + j):.2f}× |")
+    scan = f"{f('jax_' + js):,.0f}" if js else "–"
+    print(f"| {name} | {one:,.0f} | {alln:,.0f} | {f('torch_' + t):,.0f} | {f('jax_' + j):,.0f} | "
+          f"{scan} | {alln / f('torch_' + t):.2f}× | {alln / best:.2f}× |")
 la, lt, lj = f("axonal_latency_b1_us"), f("torch_latency_b1_us"), f("jax_latency_b1_us")
-print(f"| latency b=1 (µs, lower is better) | {la:.2f} | {lt:.2f} | {lj:.2f} | – | {lt / la:.1f}× faster | {lj / la:.1f}× faster |")
+print(f"| latency b=1 (µs, lower is better) | {la:.2f} | – | {lt:.2f} | {lj:.2f} | – | {lt / la:.1f}× faster | {lj / la:.1f}× faster |")
 PY

@@ -109,6 +109,7 @@ fn main() {
     let report = |key: String, runs: Vec<f64>| println!("RESULT {key} {:.0}", median(runs));
 
     let all = axonal::kernels::threads();
+    println!("RESULT threads {all}");
     for threads in [1, all] {
         axonal::kernels::set_threads(threads);
         for batch in [64, 256] {

@@ -755,6 +755,43 @@ pub(crate) fn gemm_nt<F: Float>(
     nt::<F, _, 2, 2>(Portable, a, b, bias, c, m, n, k)
 }
 
+/// Columns per panel of a packed B: the widest broadcast tile.
+const PANEL: usize = 4 * L;
+
+/// Whether [`gemm_bc`] copies B into panels first: when B's rows are a multiple of 1 KiB
+/// apart, the rows of a tile's panel fall into at most a quarter of the L1 sets and evict
+/// each other (the 512 × 512 layer of 784→512→512→10 at batch 256, two threads: input
+/// gradient 0.63 → 0.57 ms, weight gradient 0.61 → 0.53 ms per step), and when the product
+/// is large enough to repay the copy.
+fn packs_b(ldb: usize, m: usize, n: usize, k: usize) -> bool {
+    ldb.is_multiple_of(256) && n >= PANEL && m >= 32 && k >= 32
+}
+
+thread_local! {
+    /// Each thread's copy of B in panels (grown, never shrunk, so steady state allocates
+    /// nothing).
+    static PANELS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Copies B (`k × n`, rows `ldb` apart) into this thread's buffer as consecutive panels of
+/// [`PANEL`] columns, each `k × PANEL` row-major (the last one narrower), and lends it to
+/// `f`.
+fn with_panels<R>(b: &[f32], ldb: usize, n: usize, k: usize, f: impl FnOnce(&[f32]) -> R) -> R {
+    PANELS.with_borrow_mut(|buf| {
+        if buf.len() < n * k {
+            buf.resize(n * k, 0.0);
+        }
+        for q0 in (0..n).step_by(PANEL) {
+            let pw = PANEL.min(n - q0);
+            let panel = &mut buf[q0 * k..(q0 + pw) * k];
+            for (p, row) in panel.chunks_exact_mut(pw).enumerate() {
+                row.copy_from_slice(&b[p * ldb + q0..][..pw]);
+            }
+        }
+        f(&buf[..n * k])
+    })
+}
+
 /// `C = A·B (+ bias)` with A strided, B row-major with row length `ldb`, C a view with
 /// contiguous rows, with the kernels of `isa` (`f32` only; `f64` and unavailable
 /// instruction sets take the portable path). `k` is the reduction length.
@@ -776,6 +813,19 @@ pub(crate) fn gemm_bc<F: Float>(
                 cs: a.cs,
             };
             let bias = bias.map(|bias| as_f32(bias).expect("bias has the type of A"));
+            let (m, n) = c.dim();
+            if packs_b(ldb, m, n, k) {
+                return with_panels(b, ldb, n, k, |panels| {
+                    let mut c = c;
+                    for q0 in (0..n).step_by(PANEL) {
+                        let pw = PANEL.min(n - q0);
+                        let panel = &panels[q0 * k..(q0 + pw) * k];
+                        let bias = bias.map(|bias| &bias[q0..q0 + pw]);
+                        let c = c.slice_mut(ndarray::s![.., q0..q0 + pw]);
+                        gemm_bc(isa, a, panel, pw, bias, c, k);
+                    }
+                });
+            }
             #[target_feature(enable = "avx512f,avx2,fma")]
             fn avx512(
                 s: x86::Avx512,
