@@ -71,6 +71,18 @@ fn main() {
     for threads in [1, all] {
         axonal::kernels::set_threads(threads);
         products(&format!("t{threads}"));
+        // One sample through 784→128: bound by reading W from L2 (401 KB).
+        let (x, w) = (matrix(1, 784), matrix(128, 784));
+        let bias = Array1::from_elem(128, 0.5f32);
+        let mut out = Array2::zeros((1, 128));
+        let s = best(20_000, || {
+            gemm_nt(x.view(), w.view(), Some(bias.view()), out.view_mut())
+        });
+        println!("RESULT one_sample_784x128_us_t{threads} {:.2}", s * 1e6);
+        println!(
+            "RESULT one_sample_784x128_GBps_t{threads} {:.1}",
+            (128 * 784 * 4) as f64 / s / 1e9
+        );
     }
 }
 

@@ -219,6 +219,30 @@ mod x86 {
         fn madd1(self, a: f32, b: f32, acc: f32) -> f32 {
             a.mul_add(b, acc)
         }
+        /// The trait's pairwise tree (lane l + lane l+8, then l+4, l+2, l+1) in registers.
+        #[inline(always)]
+        fn hsum(self, v: __m512) -> f32 {
+            // (and AVX, which `hsum8` needs, comes with AVX-512F)
+            unsafe {
+                let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+                hsum8(_mm256_add_ps(_mm512_castps512_ps256(v), hi))
+            }
+        }
+    }
+
+    /// Sum of 8 lanes as the tree of [`Lanes::hsum`] continues: lane l + lane l+4, then
+    /// l + l+2, then the last pair.
+    ///
+    /// # Safety
+    /// The CPU must have AVX.
+    #[inline(always)]
+    unsafe fn hsum8(h: __m256) -> f32 {
+        // SAFETY: AVX (and so SSE) is available, by the contract.
+        unsafe {
+            let q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps::<1>(h));
+            let r = _mm_add_ps(q, _mm_movehl_ps(q, q));
+            _mm_cvtss_f32(_mm_add_ss(r, _mm_shuffle_ps::<1>(r, r)))
+        }
     }
 
     /// AVX2 lanes: two ymm registers per accumulator. Built only by [`Avx2::new`].
@@ -288,6 +312,12 @@ mod x86 {
         fn madd1(self, a: f32, b: f32, acc: f32) -> f32 {
             a.mul_add(b, acc)
         }
+        /// The trait's pairwise tree in registers (see the AVX-512 one).
+        #[inline(always)]
+        fn hsum(self, v: Self::V) -> f32 {
+            // (and AVX, which `hsum8` needs, comes with AVX2)
+            unsafe { hsum8(_mm256_add_ps(v.0, v.1)) }
+        }
     }
 }
 
@@ -340,7 +370,7 @@ fn nt_tile<F: Float, S: Lanes<F>, const MR: usize, const NR: usize>(
 /// `C = A·Bᵀ (+ bias)`: A `m × k`, B `n × k`, C `m × n`, all contiguous row-major.
 ///
 /// Rows of A are taken `MR` at a time (they stay in L1) against every group of `NR` rows
-/// of B; edges fall back to one-row and one-column tiles.
+/// of B; edges fall back to one-row tiles (8 rows of B) and one-column tiles.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn nt<F: Float, S: Lanes<F>, const MR: usize, const NR: usize>(
@@ -366,13 +396,15 @@ fn nt<F: Float, S: Lanes<F>, const MR: usize, const NR: usize>(
         }
         i += MR;
     }
+    // Single rows (a one-sample forward is all edge): 8 rows of B at a time, as many
+    // streams from L2 as its bandwidth wants (784→128: 4.84 µs with 4, 4.53 with 8).
     for i in m_full..m {
         let mut j = 0;
-        while j < n_full {
-            nt_tile::<F, S, 1, NR>(simd, a, b, k, i, j, bias, c, n);
-            j += NR;
+        while j + 8 <= n {
+            nt_tile::<F, S, 1, 8>(simd, a, b, k, i, j, bias, c, n);
+            j += 8;
         }
-        for j in n_full..n {
+        for j in j..n {
             nt_tile::<F, S, 1, 1>(simd, a, b, k, i, j, bias, c, n);
         }
     }

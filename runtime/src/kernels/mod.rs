@@ -245,6 +245,17 @@ pub fn gemm_nt<F: Float>(
     {
         let bias = bias_slice.flatten();
         let isa = Isa::detect();
+        if m == 1 {
+            // One sample: split by neurons. Each thread then reads only its rows of B,
+            // which bounds the time here (16 FLOP-equivalents per weight read from L2).
+            let neurons = Parts::new(n, 16 * n * k, NEURON_ALIGN);
+            neurons.run(slice_carver(c, 1), |js, c| {
+                let b = &b[js.start * k..js.end * k];
+                let bias = bias.map(|bias| &bias[js.clone()]);
+                gemm::gemm_nt(isa, a, b, bias, c, 1, js.len(), k);
+            });
+            return;
+        }
         let parts = Parts::new(m, 2 * m * n * k, BATCH_ALIGN);
         parts.run(slice_carver(c, n), |rows, c| {
             let a = &a[rows.start * k..rows.end * k];
@@ -714,6 +725,7 @@ mod tests {
             (250, 130, 40),
             (8, 16, 16),
             (96, 512, 80), // packs B for the input and weight gradients
+            (1, 784, 128), // one sample: split by neurons
         ] {
             set_threads(1);
             let (one32, one64) = (all_products::<f32>(m, k, n), all_products::<f64>(m, k, n));
