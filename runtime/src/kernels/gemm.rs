@@ -106,6 +106,12 @@ trait Lanes<F: Float>: Copy {
     /// # Safety
     /// `p .. p + L` must be valid for writes.
     unsafe fn store_ptr(self, v: Self::V, p: *mut F);
+    /// Hints the cache to fetch the line holding `p` (which need not be valid: a prefetch
+    /// never faults); nothing on the portable path.
+    #[inline(always)]
+    fn prefetch(self, p: *const F) {
+        let _ = p;
+    }
     /// `acc + a·b` lane-wise (fused where the instruction set has FMA).
     fn madd(self, a: Self::V, b: Self::V, acc: Self::V) -> Self::V;
     /// `acc + a·b` on scalars, rounded the way `madd` rounds.
@@ -212,6 +218,11 @@ mod x86 {
             unsafe { _mm512_storeu_ps(p, v) }
         }
         #[inline(always)]
+        fn prefetch(self, p: *const f32) {
+            // (a prefetch hint: never faults, reads nothing architecturally)
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) }
+        }
+        #[inline(always)]
         fn madd(self, a: __m512, b: __m512, acc: __m512) -> __m512 {
             unsafe { _mm512_fmadd_ps(a, b, acc) }
         }
@@ -298,6 +309,11 @@ mod x86 {
                 _mm256_storeu_ps(p, v.0);
                 _mm256_storeu_ps(p.add(8), v.1);
             }
+        }
+        #[inline(always)]
+        fn prefetch(self, p: *const f32) {
+            // (a prefetch hint: never faults, reads nothing architecturally)
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) }
         }
         #[inline(always)]
         fn madd(self, a: Self::V, b: Self::V, acc: Self::V) -> Self::V {
@@ -479,6 +495,20 @@ unsafe fn bc_tile<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, const
             }
         }
         let mut a_ptr = a.data.as_ptr().add(i * rs + p0 * cs);
+        if UNIT == ROWS {
+            // The next row block's part of this slab, while this tile computes: rows of a
+            // batch fresh from memory are too many streams for the hardware prefetcher
+            // (784→128 forward at batch 256 in training: about 10% faster). A prefetch never
+            // faults, so the addresses may run past A.
+            let next = a_ptr.wrapping_add(MR * rs);
+            for r in 0..MR {
+                let mut q = 0;
+                while q < p1 - p0 {
+                    simd.prefetch(next.wrapping_add(r * rs + q));
+                    q += 64 / std::mem::size_of::<F>();
+                }
+            }
+        }
         let mut b_ptr = b.as_ptr().add(p0 * ldb + j);
         for _ in p0..p1 {
             let bv: [S::V; NV] = std::array::from_fn(|v| simd.load_ptr(b_ptr.add(v * L)));
