@@ -4,14 +4,20 @@
 //! (matrixmultiply) allocates a packing buffer on every call — measured with a counting
 //! global allocator: one allocation per call for every shape tried, from 2×2·2×1 to
 //! 256×784·784×128, in f32 and f64 — which would break the "a steady-state training step
-//! allocates nothing" guarantee. So the three products `Dense` needs are written here as
-//! plain loops over contiguous rows that the compiler vectorises:
+//! allocates nothing" guarantee. So the products `Dense` needs are written here, on
+//! register-blocked micro-kernels (`gemm`, compiled for AVX-512, AVX2+FMA and a portable
+//! baseline, chosen at run time):
 //!
-//! * [`gemm_nt`]: C = A·Bᵀ (+ bias) — forward `x·Wᵀ + b`; each entry is a row-by-row dot product.
-//! * [`gemm_tn`]: C = Aᵀ·B — weight gradient `gᵀ·x`; one contiguous AXPY per (row of C, sample).
-//! * [`gemm_nn`]: C = A·B — input gradient `g·W`; i-k-j order, the j loop contiguous.
+//! * [`gemm_nt_packed`]: the forward `x·Wᵀ + b`, transposing W into panels first;
+//! * [`gemm_nt`]: C = A·Bᵀ (+ bias) as dot products, for small batches and narrow layers;
+//! * [`gemm_tn`]: C = Aᵀ·B — the weight gradient `gᵀ·x`;
+//! * [`gemm_nn`]: C = A·B — the input gradient `g·W`.
 //!
-//! Every loop has a fixed summation order, so results are bit-identical between runs.
+//! Products of a million operations and more are split over [`threads`] (module
+//! `threads`): by neurons (the forward's columns, the weight gradient's rows, the optimizer's
+//! elements — the same cut, so W's rows stay with one thread) or by batch rows. Every output
+//! element gets the same instructions in the same order whichever thread computes it, so
+//! results are bit-identical between runs and between thread counts.
 //! Views whose rows are not contiguous take a slower, equally exact fallback path.
 //! Shape mismatches are broken invariants of the caller (generated code is shape-checked at
 //! compile time), so they panic.
