@@ -58,15 +58,25 @@ pub fn threads() -> usize {
 /// `AXONAL_THREADS` if set to a positive number, else the machine's cores up to
 /// [`MAX_THREADS`].
 fn default_threads() -> usize {
-    std::env::var("AXONAL_THREADS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .min(MAX_THREADS)
-        })
+    let cores = || {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_THREADS)
+    };
+    match std::env::var("AXONAL_THREADS") {
+        Err(_) => cores(),
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                eprintln!(
+                    "axonal: ignoring AXONAL_THREADS={v:?} (expected a whole number ≥ 1); \
+                     using {} threads",
+                    cores()
+                );
+                cores()
+            }
+        },
+    }
 }
 
 /// A part of a product as the workers see it: a type-erased `&dyn Fn(usize) + Sync`.
@@ -218,6 +228,9 @@ pub(crate) fn split(parts: usize, f: &(dyn Fn(usize) + Sync)) {
     let run = JobRef(unsafe {
         std::mem::transmute::<*const (dyn Fn(usize) + Sync + '_), *const (dyn Fn(usize) + Sync)>(f)
     });
+    // A panic of an earlier job whose caller unwound before checking must not be reported
+    // for this one.
+    pool.panicked.store(false, Ordering::Relaxed);
     pool.pending.store(parts - 1, Ordering::Relaxed);
     let epoch = {
         let mut job = lock(&pool.job);
