@@ -249,8 +249,16 @@ pub(crate) fn split(parts: usize, f: &(dyn Fn(usize) + Sync)) {
     struct Finish(&'static Pool);
     impl Drop for Finish {
         fn drop(&mut self) {
+            // Parts are balanced, so this is short; but on an oversubscribed machine a
+            // worker may be waiting for a core, so after a while give ours up.
+            let mut spins = 0u32;
             while self.0.pending.load(Ordering::Acquire) > 0 {
-                spin_loop();
+                if spins < 1 << 12 {
+                    spins += 1;
+                    spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
             }
             lock(&self.0.job).run = None;
             self.0.busy.store(false, Ordering::Release);
