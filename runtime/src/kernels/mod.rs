@@ -8,7 +8,7 @@
 //! register-blocked micro-kernels (`gemm`, compiled for AVX-512, AVX2+FMA and a portable
 //! baseline, chosen at run time):
 //!
-//! * [`gemm_nt_packed`]: the forward `x·Wᵀ + b`, transposing W into panels first;
+//! * [`gemm_nt_packed`]: the forward `x·Wᵀ + b`, transposing W block by block as it goes;
 //! * [`gemm_nt`]: C = A·Bᵀ (+ bias) as dot products, for small batches and narrow layers;
 //! * [`gemm_tn`]: C = Aᵀ·B — the weight gradient `gᵀ·x`;
 //! * [`gemm_nn`]: C = A·B — the input gradient `g·W`.
@@ -30,7 +30,7 @@ mod gemm;
 mod threads;
 mod transpose;
 
-use transpose::transpose_columns;
+pub(crate) use transpose::transpose_columns;
 
 pub use gemm::Isa;
 pub use threads::{set_threads, threads, MAX_THREADS};
@@ -292,13 +292,15 @@ pub const PACK_COLUMNS: usize = 16;
 /// C = A·Bᵀ + bias, as [`gemm_nt`], for a dense forward (A = x, B = W in `[out, in]` layout).
 ///
 /// With the fast `f32` kernels, at least [`PACK_MIN_ROWS`] rows and a multiple of
-/// [`PACK_COLUMNS`] columns, B is first transposed
-/// into `packed` (grown only when too small, so a steady-state forward allocates nothing)
-/// and the product runs as broadcast tiles over contiguous rows of Bᵀ, a KC-row panel of
-/// which stays in L1 while every row block of A passes; the dot tiles of [`gemm_nt`]
-/// instead re-read all of B from L2 for every four rows of A. Otherwise it is [`gemm_nt`].
-/// The choice depends only on the shapes and the CPU, so results stay bit-identical
-/// between runs.
+/// [`PACK_COLUMNS`] columns, it runs the broadcast tiles on Wᵀ, transposing each 64 × 64
+/// block of W into a buffer on the stack just before the tiles use it: a block of Wᵀ then
+/// stays in L1 while every row block of x passes, where the dot tiles of [`gemm_nt`]
+/// re-read all of W from L2 for every four rows. Otherwise it is [`gemm_nt`]. The choice
+/// depends only on the shapes and the CPU, so results stay bit-identical between runs.
+///
+/// Split over threads by neurons (each thread transposes and uses only its own rows of W,
+/// the rows whose gradient and update it computes too) while the batch is at most as large
+/// as the layer, else by batch rows (each thread then transposes all of W for its rows).
 ///
 /// # Panics
 /// If the shapes do not fit.
@@ -307,7 +309,6 @@ pub fn gemm_nt_packed<F: Float>(
     b: ArrayView2<'_, F>,
     bias: Option<ArrayView1<'_, F>>,
     c: ArrayViewMut2<'_, F>,
-    packed: &mut Vec<F>,
 ) {
     let ((m, k), (n, kb)) = (a.dim(), b.dim());
     let isa = Isa::detect();
@@ -322,99 +323,37 @@ pub fn gemm_nt_packed<F: Float>(
     if fast {
         let bias_slice = bias.as_ref().map(|bias| bias.as_slice());
         if let (Some(a), Some(w), None | Some(Some(_))) = (a.as_slice(), b.as_slice(), bias_slice) {
-            if packed.len() < n * k {
-                packed.resize(n * k, F::zero());
-            }
             let bias = bias_slice.flatten();
             let flop = 2 * m * n * k;
-            // Each thread transposes its own neurons' rows of W into its own block of
-            // `packed`, so W's rows, their transpose and (in backward) their gradient rows
-            // stay with one thread.
-            let neurons = Parts::new(n, flop, NEURON_ALIGN);
-            let x = gemm::Strided {
-                data: a,
-                rs: k,
-                cs: 1,
-            };
-            let (blocks, rows) = (
-                slice_carver(&mut packed[..n * k], k),
-                Parts::new(m, flop, 6),
+            let (neurons, rows) = (
+                Parts::new(n, flop, NEURON_ALIGN),
+                Parts::new(m, flop, BATCH_ALIGN),
             );
             if m <= n || rows.count() == 1 {
-                // By neurons: every thread reads all of x and only its own block of Wᵀ,
-                // cheaper while x is the smaller operand (a batch of up to `n` rows).
-                let mut c_cols = carver(c, Axis(1));
-                let mut blocks = blocks;
-                neurons.run(
-                    |js| (c_cols(js.clone()), blocks(js)),
-                    |js, (c, wt)| {
-                        pack_panels(&w[js.start * k..js.end * k], js.len(), k, wt);
-                        let bias = bias.map(|bias| &bias[js]);
-                        panels_product(isa, x, wt, bias, c, k);
-                    },
-                );
-            } else {
-                // By batch rows: every thread reads its rows of x and all of Wᵀ, cheaper
-                // once x is the larger operand.
-                neurons.run(blocks, |js, wt| {
-                    pack_panels(&w[js.start * k..js.end * k], js.len(), k, wt)
+                neurons.run(carver(c, Axis(1)), |js, c| {
+                    let x = gemm::Strided {
+                        data: a,
+                        rs: k,
+                        cs: 1,
+                    };
+                    let w = &w[js.start * k..js.end * k];
+                    let bias = bias.map(|bias| &bias[js]);
+                    gemm::gemm_bc_wt(isa, x, w, bias, c, k);
                 });
-                let packed = &packed[..n * k];
-                rows.run(carver(c, Axis(0)), |is, mut c| {
+            } else {
+                rows.run(carver(c, Axis(0)), |is, c| {
                     let x = gemm::Strided {
                         data: &a[is.start * k..],
-                        ..x
+                        rs: k,
+                        cs: 1,
                     };
-                    for q in 0..neurons.count() {
-                        let js = neurons.range(q);
-                        let wt = &packed[js.start * k..js.end * k];
-                        let bias = bias.map(|bias| &bias[js.clone()]);
-                        let c = c.slice_mut(ndarray::s![.., js]);
-                        panels_product(isa, x, wt, bias, c, k);
-                    }
+                    gemm::gemm_bc_wt(isa, x, w, bias, c, k);
                 });
             }
             return;
         }
     }
     gemm_nt(a, b, bias, c);
-}
-
-/// Columns of Wᵀ per panel of [`pack_panels`]: four 16-lane vectors, the widest broadcast
-/// tile.
-const PANEL: usize = 64;
-
-/// `wᵀ` (`w` is `width × k`: a block of a weight's rows) into `dst` as consecutive panels of
-/// [`PANEL`] columns, each `k × PANEL` row-major (the last one narrower): the layout
-/// [`panels_product`] reads. A broadcast tile then walks its panel of B contiguously; on
-/// Wᵀ itself it jumped by a whole row of Wᵀ per step, which for 512 neurons (a 2 KiB
-/// stride) kept only a few L1 sets in use (784→512 forward: 1.6× slower in training).
-fn pack_panels<F: Float>(w: &[F], width: usize, k: usize, dst: &mut [F]) {
-    for q0 in (0..width).step_by(PANEL) {
-        let pw = PANEL.min(width - q0);
-        let dst = &mut dst[q0 * k..(q0 + pw) * k];
-        transpose_columns(&w[q0 * k..(q0 + pw) * k], pw, k, 0..k, dst);
-    }
-}
-
-/// `C = x·Wᵀ (+ bias)` for the neurons of one block packed by [`pack_panels`]: one broadcast
-/// product per panel, into that panel's columns of C.
-fn panels_product<F: Float>(
-    isa: Isa,
-    x: gemm::Strided<'_, F>,
-    panels: &[F],
-    bias: Option<&[F]>,
-    mut c: ArrayViewMut2<'_, F>,
-    k: usize,
-) {
-    let width = c.ncols();
-    for q0 in (0..width).step_by(PANEL) {
-        let pw = PANEL.min(width - q0);
-        let panel = &panels[q0 * k..(q0 + pw) * k];
-        let bias = bias.map(|bias| &bias[q0..q0 + pw]);
-        let c = c.slice_mut(ndarray::s![.., q0..q0 + pw]);
-        gemm::gemm_bc(isa, x, panel, pw, bias, c, k);
-    }
 }
 
 /// `dst = srcᵀ`: `src` is `rows × cols` row-major, `dst` `cols × rows`; split over threads
@@ -666,6 +605,14 @@ mod tests {
                     k,
                 );
                 gemm::gemm_bc(isa, strided(&g_s, 1, m), &b_s, n, None, view(&mut tn), k);
+                // x·Wᵀ with W = b_t transposed block by block: the same bits as the
+                // broadcast product on the whole transpose.
+                let (mut wt, mut whole) = (vec![0.0; m * n], vec![0.0; m * n]);
+                let a_rows = strided(&a_s, k, 1);
+                gemm::gemm_bc_wt(isa, a_rows, &bt_s, Some(&bias), view(&mut wt), k);
+                let bt_t: Vec<f32> = b_t.t().iter().copied().collect();
+                gemm::gemm_bc(isa, a_rows, &bt_t, n, Some(&bias), view(&mut whole), k);
+                assert_eq!(wt, whole, "{isa:?} {m}x{k}x{n}: transposed block by block");
                 (nt, nn, tn)
             };
             let reference = run(Isa::Portable);
@@ -707,13 +654,7 @@ mod tests {
             let (mut fwd, mut dot_fwd) = (Array2::zeros((m, n)), Array2::zeros((m, n)));
             let (mut dw, mut dx) = (Array2::zeros((n, k)), Array2::zeros((m, k)));
             let mut wt = vec![F::zero(); n * k];
-            gemm_nt_packed(
-                x.view(),
-                w.view(),
-                Some(bias.view()),
-                fwd.view_mut(),
-                &mut Vec::new(),
-            );
+            gemm_nt_packed(x.view(), w.view(), Some(bias.view()), fwd.view_mut());
             gemm_nt(x.view(), w.view(), Some(bias.view()), dot_fwd.view_mut());
             gemm_tn(g.view(), x.view(), dw.view_mut());
             gemm_nn(g.view(), w.view(), dx.view_mut());
@@ -750,9 +691,10 @@ mod tests {
         }
     }
 
-    /// The packed forward (transpose, then broadcast tiles with the bias) agrees with the
-    /// dot tiles on both sides of `PACK_MIN_ROWS`, reuses its buffer, and the transpose
-    /// is exact on shapes with and without whole 16 × 16 blocks.
+    /// The packed forward (W transposed block by block, then broadcast tiles with the bias)
+    /// agrees with the dot tiles on both sides of `PACK_MIN_ROWS`, with and without whole
+    /// 64-column blocks and 64-row slabs, split by neurons and by batch rows; and the
+    /// transpose is exact on shapes with and without whole 16 × 16 blocks.
     #[test]
     fn packed_forward_matches_the_dot_tiles() {
         for &(m, k, n) in &[
@@ -761,20 +703,15 @@ mod tests {
             (5, 17, 16),
             (64, 19, 3),
             (40, 7, 48),
+            (100, 130, 80),
+            (300, 100, 96),
         ] {
             let a = matrix(m, k, 0.4).mapv(|v| v as f32);
             let w = matrix(n, k, 0.8).mapv(|v| v as f32);
             let bias = Array1::from_shape_fn(n, |j| j as f32 * 0.5 - 2.0);
             let (mut dot, mut packed) = (Array2::zeros((m, n)), Array2::from_elem((m, n), 9.0));
             gemm_nt(a.view(), w.view(), Some(bias.view()), dot.view_mut());
-            let mut buffer = vec![0.0; 1];
-            gemm_nt_packed(
-                a.view(),
-                w.view(),
-                Some(bias.view()),
-                packed.view_mut(),
-                &mut buffer,
-            );
+            gemm_nt_packed(a.view(), w.view(), Some(bias.view()), packed.view_mut());
             for (x, y) in packed.iter().zip(&dot) {
                 assert!(
                     (x - y).abs() <= 1e-5 * (k as f32).sqrt() * (1.0 + y.abs()),

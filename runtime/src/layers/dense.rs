@@ -37,9 +37,6 @@ pub struct Dense<F: Float, const IN: usize, const OUT: usize, A: ActivationFn<F>
     grad_pre: Scratch<F>,
     /// d loss / d x of the last backward.
     grad_input: Scratch<F>,
-    /// Wᵀ, `[IN, OUT]`, rewritten from `weight` by every forward large enough to gain from
-    /// it (see `kernels::gemm_nt_packed`); never read as state, so `weight` stays the truth.
-    weight_t: Vec<F>,
 }
 
 impl<F: Float, const IN: usize, const OUT: usize, A: ActivationFn<F>> Dense<F, IN, OUT, A> {
@@ -69,7 +66,6 @@ impl<F: Float, const IN: usize, const OUT: usize, A: ActivationFn<F>> Dense<F, I
             out: Scratch::new(OUT),
             grad_pre: Scratch::new(OUT),
             grad_input: Scratch::new(IN),
-            weight_t: Vec::new(),
         }
     }
 
@@ -107,7 +103,6 @@ impl<F: Float, const IN: usize, const OUT: usize, A: ActivationFn<F>> Dense<F, I
             self.weight.view(),
             Some(self.bias.view()),
             self.pre.view_mut(),
-            &mut self.weight_t,
         );
         if !A::IS_IDENTITY {
             self.activation
@@ -188,7 +183,6 @@ impl<F: Float, const IN: usize, const OUT: usize, A: ActivationFn<F>> Dense<F, I
             self.weight.view(),
             Some(self.bias.view()),
             pre.view_mut(),
-            &mut Vec::new(),
         );
         if A::IS_IDENTITY {
             return pre;
