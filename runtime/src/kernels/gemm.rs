@@ -13,13 +13,20 @@
 //! Two shapes of tile cover the three products a dense layer needs:
 //!
 //! * *dot tiles* ([`nt_tile`]) for `C = A·Bᵀ`: `MR` rows of A against `NR` rows of B, both
-//!   contiguous along k, with `MR·NR` vector accumulators summed across lanes at the end;
+//!   contiguous along k, with `MR·NR` vector accumulators summed across lanes at the end
+//!   (small batches, narrow layers, one sample);
 //! * *broadcast tiles* ([`bc_tile`]) for `C = Aᵀ·B` and `C = A·B`: one element of A (reached
 //!   through arbitrary strides) times `NV` vectors of a contiguous row of B, accumulated
-//!   into `MR × NV` vectors of C.
+//!   into `MR × NV` vectors of C. The forward `x·Wᵀ` uses them too, on Wᵀ transposed block
+//!   by block ([`bc_wt`]); a B whose rows alias in L1 is first copied into panels
+//!   ([`with_panels`]).
+//!
+//! The broadcast tiles run on raw pointers; [`bc`] and [`bc_wt`] check every operand's
+//! extent once per product, which is what their `SAFETY` comments rely on.
 //!
 //! Every sum runs in a fixed order that depends only on the shapes and the instruction
-//! set, so results are bit-identical between runs on one machine.
+//! set (not on how a product is cut into tiles, panels or threads), so results are
+//! bit-identical between runs on one machine.
 #![allow(unsafe_code)]
 // Tile loops index several register arrays with the same constant indices; indices read clearer.
 #![allow(clippy::needless_range_loop)]
@@ -35,7 +42,9 @@ const L: usize = 16;
 /// Rows of the reduction dimension a broadcast tile consumes before moving on: a panel of
 /// 64 rows × 64 floats = 16 KiB of B stays in L1 next to the rows of A. Measured on the
 /// bench's MLP (one thread, AVX-512, quiet machine): 64 beats 32, 48, 128 and 256 by 2–12%
-/// in training and inference samples/s (e.g. training at batch 256: 305k vs 272k with 128).
+/// in training and inference samples/s (e.g. training at batch 256: 305k vs 272k with 128);
+/// re-measured with the raw-pointer tiles, 32–1024 were within the noise of 64. It is also
+/// the height of the blocks [`bc_wt`] transposes, and part of the summation order.
 const KC: usize = 64;
 
 /// The instruction set a kernel is compiled for.

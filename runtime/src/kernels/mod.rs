@@ -13,7 +13,7 @@
 //! * [`gemm_tn`]: C = Aᵀ·B — the weight gradient `gᵀ·x`;
 //! * [`gemm_nn`]: C = A·B — the input gradient `g·W`.
 //!
-//! Products of a million operations and more are split over [`threads`] (module
+//! Products of a million operations and more are split over [`threads()`] (module
 //! `threads`): by neurons (the forward's columns, the weight gradient's rows, the optimizer's
 //! elements — the same cut, so W's rows stay with one thread) or by batch rows. Every output
 //! element gets the same instructions in the same order whichever thread computes it, so
@@ -75,7 +75,7 @@ pub(crate) struct Parts {
 
 impl Parts {
     /// The cut of `len` for work of `flop` operations: one part below [`SPLIT_MIN_FLOP`],
-    /// else [`threads`] parts (fewer if `len` has fewer than that many `align` blocks).
+    /// else [`threads()`] parts (fewer if `len` has fewer than that many `align` blocks).
     pub(crate) fn new(len: usize, flop: usize, align: usize) -> Parts {
         let parts = if flop < SPLIT_MIN_FLOP {
             1

@@ -12,7 +12,7 @@
 //!
 //! One caller at a time owns the workers; a product started on another thread meanwhile
 //! (say, a second model trained concurrently) runs on that thread alone. The number of
-//! threads is [`threads`]: the machine's cores, at most [`MAX_THREADS`], or the environment
+//! threads is [`threads()`]: the machine's cores, at most [`MAX_THREADS`], or the environment
 //! variable `AXONAL_THREADS`, or what [`set_threads`] last set.
 #![allow(unsafe_code)]
 
@@ -116,7 +116,7 @@ struct Pool {
     wake: Condvar,
 }
 
-/// The pool, started on first use with as many workers as [`threads`] asks for then.
+/// The pool, started on first use with as many workers as [`threads()`] asks for then.
 fn pool() -> &'static Pool {
     static POOL: OnceLock<&'static Pool> = OnceLock::new();
     POOL.get_or_init(|| {
@@ -204,7 +204,7 @@ fn wait_for_epoch(pool: &Pool, seen: u64) {
 }
 
 /// Runs `f(0)`, …, `f(parts − 1)`, each part on its own thread (part 0 on the caller's),
-/// and returns when all are done. `parts` must not exceed [`threads`]; if the workers are
+/// and returns when all are done. `parts` must not exceed [`threads()`]; if the workers are
 /// busy with another caller's product, all parts run here, one after another.
 ///
 /// # Panics
