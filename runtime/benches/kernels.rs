@@ -1,6 +1,8 @@
 //! GFLOP/s of each matrix product a dense layer runs, at the shapes of the two
-//! networks (batch 256, f32, one thread, data warm in cache), next to the measured peak of
-//! the core: a loop of independent fused multiply-adds with no memory traffic.
+//! networks (batch 256, f32, data warm in cache), on one thread and on all
+//! of [`axonal::kernels::threads`], next to the measured peak of the core: a loop of
+//! independent fused multiply-adds with no memory traffic. Also the time of one sample
+//! through 784→128, which is bound by reading W from L2.
 //!
 //! Not a criterion bench (`harness = false`): prints `RESULT <key> <GFLOP/s>` lines, each
 //! the best of several repetitions. `cargo bench -p axonal --bench kernels`.
@@ -122,11 +124,6 @@ fn products(suffix: &str) {
             gemm_nt(x.view(), w.view(), Some(bias.view()), out.view_mut())
         });
         println!("RESULT forward_dot_{name}_{suffix} {:.1}", gflops(s));
-        let mut wt_buf = vec![0.0f32; n * k];
-        let s = best(reps, || {
-            axonal::kernels::transpose(w.as_slice().unwrap(), n, k, &mut wt_buf)
-        });
-        println!("RESULT transpose_us_{name}_{suffix} {:.1}", s * 1e6);
         let s = best(reps, || gemm_tn(g.view(), x.view(), dw.view_mut()));
         println!("RESULT weight_grad_{name}_{suffix} {:.1}", gflops(s));
         let s = best(reps, || gemm_nn(g.view(), w.view(), dx.view_mut()));

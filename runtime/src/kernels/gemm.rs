@@ -47,6 +47,11 @@ const L: usize = 16;
 /// the height of the blocks [`bc_wt`] transposes, and part of the summation order.
 const KC: usize = 64;
 
+/// Columns of B per contiguous panel, where B is rearranged: the blocks of Wᵀ that [`bc_wt`]
+/// transposes at a time, and the panels [`with_panels`] copies B into. The widest broadcast
+/// tile.
+const PANEL: usize = 4 * L;
+
 /// The instruction set a kernel is compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Isa {
@@ -664,16 +669,10 @@ fn bc<F: Float, S: Lanes<F>, const MR: usize, const NV: usize>(
         bias.is_none_or(|bias| bias.len() >= n),
         "gemm: bias too short"
     );
-    let strides = c.strides();
-    assert!(
-        (n == 1 || strides[1] == 1) && (m == 1 || strides[0] >= n as isize),
-        "gemm: C needs contiguous rows"
-    );
-    let ldc = if m == 1 { n } else { strides[0] as usize };
-    let c = c.as_mut_ptr();
-    // SAFETY: `c` points at element (0, 0) of a uniquely borrowed view whose elements
-    // (i, j), i < m, j < n, sit at `c + i·ldc + j` (checked just above); A, B and bias
-    // were checked to cover rows < m, p < k, columns < n.
+    let (c, ldc) = out_ptr(&mut c);
+    // SAFETY: element (i, j) of C, i < m, j < n, sits at `c + i·ldc + j` in a uniquely
+    // borrowed view (`out_ptr`); A, B and bias were checked to cover rows < m, p < k,
+    // columns < n.
     unsafe {
         if a.cs == 1 {
             bc_slabs::<F, S, MR, NV, ROWS>(simd, a, b, ldb, bias, c, ldc, m, n, k)
@@ -683,6 +682,22 @@ fn bc<F: Float, S: Lanes<F>, const MR: usize, const NV: usize>(
             bc_slabs::<F, S, MR, NV, ANY>(simd, a, b, ldb, bias, c, ldc, m, n, k)
         }
     }
+}
+
+/// Element (0, 0) of a non-empty output view and the distance between its rows: element
+/// (i, j) is at `ptr + i·ldc + j`. The pointer is valid for reads and writes of exactly the
+/// view's elements while `c` stays borrowed.
+///
+/// # Panics
+/// If the view's rows are not contiguous (or overlap).
+fn out_ptr<F>(c: &mut ArrayViewMut2<'_, F>) -> (*mut F, usize) {
+    let ((m, n), strides) = (c.dim(), c.strides());
+    assert!(
+        (n == 1 || strides[1] == 1) && (m == 1 || strides[0] >= n as isize),
+        "gemm: C needs contiguous rows"
+    );
+    let ldc = if m == 1 { n } else { strides[0] as usize };
+    (c.as_mut_ptr(), ldc)
 }
 
 /// The loops of [`bc`] over slabs of k, then [`bc_panel`], after its checks.
@@ -762,9 +777,6 @@ unsafe fn bc_panel<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, cons
     }
 }
 
-/// Columns of the blocks of Wᵀ that [`bc_wt`] transposes at a time: the widest tile.
-const PANEL_WT: usize = 4 * L;
-
 /// `C = A·Wᵀ (+ bias)` with A's rows contiguous (`m × k`), W `n × k` row-major (PyTorch's
 /// layout) and C an `m × n` view with contiguous rows: the forward `x·Wᵀ + b`.
 ///
@@ -802,24 +814,17 @@ fn bc_wt<F: Float, S: Lanes<F>, const MR: usize, const NV: usize>(
         bias.is_none_or(|bias| bias.len() >= n),
         "gemm: bias too short"
     );
-    let strides = c.strides();
-    assert!(
-        (n == 1 || strides[1] == 1) && (m == 1 || strides[0] >= n as isize),
-        "gemm: C needs contiguous rows"
-    );
-    let ldc = if m == 1 { n } else { strides[0] as usize };
-    let c = c.as_mut_ptr();
-    let mut block = [F::zero(); KC * PANEL_WT];
-    for q0 in (0..n).step_by(PANEL_WT) {
-        let width = PANEL_WT.min(n - q0);
+    let (c, ldc) = out_ptr(&mut c);
+    let mut block = [F::zero(); KC * PANEL];
+    for q0 in (0..n).step_by(PANEL) {
+        let width = PANEL.min(n - q0);
         for p0 in (0..k).step_by(KC) {
             let p1 = (p0 + KC).min(k);
             let block = &mut block[..(p1 - p0) * width];
             transpose_columns(&w[q0 * k..(q0 + width) * k], width, k, p0..p1, block);
             let bias = bias.map(|bias| &bias[q0..]);
-            // SAFETY: `c` points at element (0, 0) of a uniquely borrowed view whose elements
-            // (i, j), i < m, j < n, sit at `c + i·ldc + j` (checked above), so columns
-            // `q0 .. q0 + width` of it start at `c + q0`; A covers rows < m and p < k; the
+            // SAFETY: element (i, j) of C, i < m, j < n, sits at `c + i·ldc + j` in a uniquely
+            // borrowed view (`out_ptr`), so columns `q0 .. q0 + width` start at `c + q0`; A covers rows < m and p < k; the
             // block holds rows `p − p0` of `width` columns of Wᵀ; bias covers `q0 + width`.
             unsafe {
                 bc_panel::<F, S, MR, NV, ROWS>(
@@ -985,9 +990,6 @@ pub(crate) fn gemm_nt<F: Float>(
     let _ = isa;
     nt::<F, _, 2, 2>(Portable, a, b, bias, c, m, n, k)
 }
-
-/// Columns per panel of a packed B: the widest broadcast tile.
-const PANEL: usize = 4 * L;
 
 /// Whether [`gemm_bc`] copies B into panels first: when B's rows are a multiple of 1 KiB
 /// apart, the rows of a tile's panel fall into at most a quarter of the L1 sets and evict

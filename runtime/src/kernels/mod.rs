@@ -38,7 +38,7 @@ pub use threads::{set_threads, threads, MAX_THREADS};
 /// Products smaller than this many floating-point operations run on the calling thread
 /// alone: about 6 µs of work at the kernels' speed, against about a microsecond to hand
 /// out and collect a part.
-pub const SPLIT_MIN_FLOP: usize = 1 << 20;
+const SPLIT_MIN_FLOP: usize = 1 << 20;
 
 /// Most parts a product is split into (bounds the stack array of [`Parts::run`]).
 const MAX_PARTS: usize = 16;
@@ -47,7 +47,7 @@ const MAX_PARTS: usize = 16;
 /// 16-lane vector and the 6-row tile would be 48, too coarse for 128 neurons, so the
 /// neuron dimension splits at multiples of 16 (whole vectors; a 6-row tile at a part's end
 /// becomes a shorter one) and the batch dimension at multiples of 6 (whole row tiles).
-pub const NEURON_ALIGN: usize = 16;
+const NEURON_ALIGN: usize = 16;
 
 /// Elements per part boundary of an element-wise pass split by [`elementwise_parts`]: a
 /// 64-byte cache line of `f32`, so no line is written by two threads.
@@ -356,17 +356,6 @@ pub fn gemm_nt_packed<F: Float>(
     gemm_nt(a, b, bias, c);
 }
 
-/// `dst = srcᵀ`: `src` is `rows × cols` row-major, `dst` `cols × rows`; split over threads
-/// by blocks of rows of `dst` when large.
-pub fn transpose<F: Float>(src: &[F], rows: usize, cols: usize, dst: &mut [F]) {
-    assert!(src.len() == rows * cols && dst.len() == rows * cols);
-    // A transposed element costs about as much time as 32 operations of a product.
-    let parts = Parts::new(cols, 32 * rows * cols, NEURON_ALIGN);
-    parts.run(slice_carver(dst, rows), |out_rows, dst| {
-        transpose_columns(src, rows, cols, out_rows, dst)
-    });
-}
-
 /// C = Aᵀ·B. A is m×k, B is m×n, C is k×n.
 ///
 /// Dense weight gradient: `dW = gᵀ·x` (g is batch×out, x is batch×in). Each row of C is
@@ -653,16 +642,13 @@ mod tests {
             let bias = Array1::from_shape_fn(n, |j| F::from_f64(j as f64 * 0.1));
             let (mut fwd, mut dot_fwd) = (Array2::zeros((m, n)), Array2::zeros((m, n)));
             let (mut dw, mut dx) = (Array2::zeros((n, k)), Array2::zeros((m, k)));
-            let mut wt = vec![F::zero(); n * k];
             gemm_nt_packed(x.view(), w.view(), Some(bias.view()), fwd.view_mut());
             gemm_nt(x.view(), w.view(), Some(bias.view()), dot_fwd.view_mut());
             gemm_tn(g.view(), x.view(), dw.view_mut());
             gemm_nn(g.view(), w.view(), dx.view_mut());
-            transpose(w.as_slice().unwrap(), n, k, &mut wt);
             [fwd, dot_fwd, dw, dx]
                 .into_iter()
                 .map(|a| a.into_iter().collect())
-                .chain([wt])
                 .collect()
         }
         let all = threads();
@@ -693,8 +679,8 @@ mod tests {
 
     /// The packed forward (W transposed block by block, then broadcast tiles with the bias)
     /// agrees with the dot tiles on both sides of `PACK_MIN_ROWS`, with and without whole
-    /// 64-column blocks and 64-row slabs, split by neurons and by batch rows; and the
-    /// transpose is exact on shapes with and without whole 16 × 16 blocks.
+    /// 64-column blocks and 64-row slabs, split by neurons and by batch rows. (The
+    /// transposes themselves are checked in `transpose.rs`.)
     #[test]
     fn packed_forward_matches_the_dot_tiles() {
         for &(m, k, n) in &[
@@ -718,9 +704,6 @@ mod tests {
                     "{m}x{k}x{n}: {x} vs {y}"
                 );
             }
-            let mut wt = vec![0.0; n * k];
-            transpose(w.as_slice().unwrap(), n, k, &mut wt);
-            assert_eq!(wt, w.t().iter().copied().collect::<Vec<_>>());
         }
     }
 

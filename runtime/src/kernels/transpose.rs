@@ -1,9 +1,12 @@
 //! Matrix transposes: a dense forward multiplies by Wᵀ, so every forward large enough for
-//! the broadcast tiles first transposes W (it changes every training step).
+//! the broadcast tiles transposes W, block by block as it goes (W changes every training
+//! step).
 //!
-//! Whole 16 × 16 blocks are transposed in registers on AVX-512 (16 loads, 64 shuffles, 16
-//! stores per block: about 6× faster than element by element, which a training step at
-//! batch 64 spent 9–16% of its time in); elsewhere, and at the edges, element by element.
+//! Whole 16 × 16 blocks are transposed in registers on AVX-512 (16 loads, 64 shuffles and
+//! 16 stores per block, against 256 scalar loads and stores) and walked along the
+//! destination; elsewhere, and at the edges, element by element. Transposing all of a
+//! 512 × 784 W took 114 µs this way against 183 µs element by element; a 128 × 784 one,
+//! which stays in L2, 16–17 µs against 19 µs, bound by memory either way.
 #![allow(unsafe_code)]
 
 use crate::float::Float;

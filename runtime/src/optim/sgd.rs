@@ -219,4 +219,39 @@ mod tests {
         assert_eq!(p, [1.0], "a refused update leaves the parameter alone");
         assert!(Sgd::<f64>::new(0.1).update(0, &mut p, &[1.0, 2.0]).is_err());
     }
+
+    /// A tensor large enough to be updated on the kernel threads: every element gets the
+    /// formula with its own gradient (plain with weight decay; then momentum, two steps),
+    /// the same on all threads as on one.
+    #[test]
+    fn large_tensors_split_over_threads_update_every_element_by_the_formula() {
+        let n = 1 << 17;
+        let grad: Vec<f64> = (0..n).map(|i| (i % 97) as f64 * 0.01 - 0.4).collect();
+        let start: Vec<f64> = (0..n).map(|i| (i % 31) as f64 * 0.1).collect();
+        let run = |threads: usize| {
+            crate::kernels::set_threads(threads);
+            let mut plain = start.clone();
+            Sgd::new(0.1)
+                .weight_decay(0.01)
+                .update(0, &mut plain, &grad)
+                .unwrap();
+            let mut moving = start.clone();
+            let mut sgd = Sgd::new(0.1).momentum(0.9);
+            sgd.update(0, &mut moving, &grad).unwrap();
+            sgd.update(0, &mut moving, &grad).unwrap();
+            (plain, moving)
+        };
+        let all = crate::kernels::threads();
+        let (one, split) = (run(1), run(all.max(2)));
+        crate::kernels::set_threads(all);
+        assert_eq!(one, split);
+        for i in 0..n {
+            let (p, g) = (start[i], grad[i]);
+            assert_eq!(one.0[i], p + -0.1 * (g + 0.01 * p), "plain, element {i}");
+            // b₁ = g, p₁ = p − 0.1·g; b₂ = 0.9·g + g, p₂ = p₁ − 0.1·b₂.
+            let p1 = p + -0.1 * g;
+            let b2 = g * 0.9 + 1.0 * g;
+            assert_eq!(one.1[i], p1 + -0.1 * b2, "momentum, element {i}");
+        }
+    }
 }
