@@ -61,6 +61,39 @@ pub(crate) fn elementwise_parts(len: usize, flop_per_element: usize) -> Parts {
     Parts::new(len, flop_per_element * len, ELEMENT_ALIGN)
 }
 
+/// What copying one element of a row fetched from memory costs, in floating-point operations
+/// of the products: 800 KB of batch rows read in 54 µs on one core (0.27 ns per `f32`) is
+/// about 64 multiply-add flops at 234 GFLOP/s.
+const COPY_FLOP_PER_ELEMENT: usize = 64;
+
+/// Copies rows `rows` of `src`, in that order, into `dst` (one row per index): how a training
+/// loop gathers a shuffled mini-batch. Large batches are split over [`threads()`] with the same
+/// cut by rows as the products split by batch rows, so each thread copies the rows it will
+/// multiply and they arrive in its own cache.
+///
+/// # Panics
+/// If `dst` does not have one row per index and the width of `src`, or an index is out of
+/// range.
+pub(crate) fn gather_rows<F: Float>(
+    src: ArrayView2<'_, F>,
+    rows: &[usize],
+    dst: ArrayViewMut2<'_, F>,
+) {
+    assert_eq!(dst.dim(), (rows.len(), src.ncols()), "gather_rows: shapes");
+    let work = COPY_FLOP_PER_ELEMENT * dst.len();
+    Parts::new(rows.len(), work, BATCH_ALIGN).run(carver(dst, Axis(0)), |range, mut dst| {
+        for (mut row, &i) in dst.rows_mut().into_iter().zip(&rows[range]) {
+            let from = src.row(i);
+            // `memcpy` where both rows are contiguous: 100 µs against ndarray's 162 µs for 256
+            // shuffled MNIST-sized rows on one core.
+            match (row.as_slice_mut(), from.as_slice()) {
+                (Some(to), Some(from)) => to.copy_from_slice(from),
+                _ => row.assign(&from),
+            }
+        }
+    });
+}
+
 /// The batch dimension's split alignment; see [`NEURON_ALIGN`].
 const BATCH_ALIGN: usize = 6;
 
@@ -634,6 +667,31 @@ mod tests {
     /// Every product gives the same bits on one thread as on all of them, for shapes that
     /// split by neurons (batch ≤ width), by batch rows, and not at all; in f32 (fast
     /// kernels) and f64 (portable). The split also changes nothing against the naive loop.
+    /// Gathered rows are the indexed rows, in order, whether the copy is split over threads
+    /// (a large batch) or not, and from contiguous rows or strided ones.
+    #[test]
+    fn gather_rows_copies_the_indexed_rows_in_order() {
+        let src = matrix(1000, 300, 0.7);
+        let strided = src.t().to_owned();
+        let strided = strided.t();
+        let all = threads();
+        set_threads(all.max(2));
+        for count in [1, 7, 300] {
+            let rows: Vec<usize> = (0..count).map(|r| (r * 379 + 11) % 1000).collect();
+            let work = COPY_FLOP_PER_ELEMENT * count * 300;
+            let parts = Parts::new(count, work, BATCH_ALIGN).count();
+            assert_eq!(parts > 1, count == 300 && all.max(2) > 1, "{count} rows");
+            for from in [src.view(), strided] {
+                let mut dst = Array2::zeros((count, 300));
+                gather_rows(from, &rows, dst.view_mut());
+                for (r, &i) in rows.iter().enumerate() {
+                    assert_eq!(dst.row(r), src.row(i), "row {r} of {count}");
+                }
+            }
+        }
+        set_threads(all);
+    }
+
     #[test]
     fn thread_count_does_not_change_a_bit() {
         fn all_products<F: Float>(m: usize, k: usize, n: usize) -> Vec<Vec<F>> {

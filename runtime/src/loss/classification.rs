@@ -8,8 +8,8 @@
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
 
 use super::{
-    elementwise, elementwise_grad, per_row, per_row_grad, softplus, LossFn, Target, TargetKind,
-    EPSILON,
+    elementwise, elementwise_grad, per_row, per_row_grad, softplus, target, LossFn, Target,
+    TargetKind, EPSILON,
 };
 use crate::activation::sigmoid;
 use crate::data::TargetsView;
@@ -49,6 +49,61 @@ fn logits_ce_grad<F: Float>(y: ArrayView1<'_, F>, t: Target<'_, F>, mut g: Array
     let total = weight_sum(t);
     for (k, g) in g.iter_mut().enumerate() {
         *g = *g * total - weight(t, k);
+    }
+}
+
+/// [`logits_ce`] and [`logits_ce_grad`] of one row in one pass, on contiguous rows: the
+/// exponentials of the softmax are those of the log-sum-exp, so each class costs one
+/// `exp` instead of two (the exponentials were 7% of a training step of the 784→128→10
+/// MLP).
+fn logits_ce_and_grad<F: Float>(y: &[F], t: Target<'_, F>, g: &mut [F]) -> F {
+    let max = y.iter().fold(F::neg_infinity(), |m, &v| m.max(v));
+    let mut sum = F::zero();
+    for (g, &v) in g.iter_mut().zip(y) {
+        *g = (v - max).exp();
+        sum += *g;
+    }
+    let lse = if max.is_infinite() {
+        max
+    } else {
+        max + sum.ln()
+    };
+    let total = weight_sum(t);
+    for (k, g) in g.iter_mut().enumerate() {
+        *g = *g / sum * total - weight(t, k);
+    }
+    match t {
+        Target::Label(l) => lse - y[l],
+        Target::Values(t) => (0..y.len()).map(|k| t[k] * (lse - y[k])).sum(),
+    }
+}
+
+/// The losses and gradients of the losses on logits over classes, through
+/// [`logits_ce_and_grad`] when the rows are contiguous (a network's output always is),
+/// else through the two separate passes.
+fn logits_ce_losses_and_grads<F: Float>(
+    y: ArrayView2<'_, F>,
+    targets: TargetsView<'_, F>,
+    mut losses: ArrayViewMut1<'_, F>,
+    mut grad: ArrayViewMut2<'_, F>,
+) {
+    if !(y.is_standard_layout() && grad.is_standard_layout()) {
+        per_row(y, targets, losses.view_mut(), logits_ce);
+        per_row_grad(y, targets, grad, logits_ce_grad);
+        return;
+    }
+    let width = y.ncols().max(1);
+    let (y, grad) = (
+        y.to_slice().expect("standard layout"),
+        grad.as_slice_mut().expect("standard layout"),
+    );
+    for (i, ((y, g), loss)) in y
+        .chunks_exact(width)
+        .zip(grad.chunks_exact_mut(width))
+        .zip(losses.iter_mut())
+        .enumerate()
+    {
+        *loss = logits_ce_and_grad(y, target(targets, i), g);
     }
 }
 
@@ -132,6 +187,16 @@ impl<F: Float> LossFn<F> for SoftmaxCrossEntropy {
 
     fn grads(&self, y: ArrayView2<'_, F>, t: TargetsView<'_, F>, grad: ArrayViewMut2<'_, F>) {
         per_row_grad(y, t, grad, logits_ce_grad);
+    }
+
+    fn losses_and_grads(
+        &self,
+        y: ArrayView2<'_, F>,
+        t: TargetsView<'_, F>,
+        losses: ArrayViewMut1<'_, F>,
+        grad: ArrayViewMut2<'_, F>,
+    ) {
+        logits_ce_losses_and_grads(y, t, losses, grad);
     }
 
     fn link(&self, y: ArrayViewMut2<'_, F>) {
@@ -296,6 +361,21 @@ impl<F: Float> LossFn<F> for CategoricalCrossentropy {
         }
     }
 
+    fn losses_and_grads(
+        &self,
+        y: ArrayView2<'_, F>,
+        t: TargetsView<'_, F>,
+        losses: ArrayViewMut1<'_, F>,
+        grad: ArrayViewMut2<'_, F>,
+    ) {
+        if self.from_logits {
+            logits_ce_losses_and_grads(y, t, losses, grad);
+        } else {
+            self.losses(y, t, losses);
+            self.grads(y, t, grad);
+        }
+    }
+
     fn link(&self, y: ArrayViewMut2<'_, F>) {
         if self.from_logits {
             softmax_rows(y);
@@ -328,6 +408,19 @@ impl<F: Float> LossFn<F> for SparseCategoricalCrossentropy {
             from_logits: self.from_logits,
         }
         .grads(y, t, grad);
+    }
+
+    fn losses_and_grads(
+        &self,
+        y: ArrayView2<'_, F>,
+        t: TargetsView<'_, F>,
+        losses: ArrayViewMut1<'_, F>,
+        grad: ArrayViewMut2<'_, F>,
+    ) {
+        CategoricalCrossentropy {
+            from_logits: self.from_logits,
+        }
+        .losses_and_grads(y, t, losses, grad);
     }
 
     fn link(&self, y: ArrayViewMut2<'_, F>) {

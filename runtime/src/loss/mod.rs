@@ -106,6 +106,20 @@ pub trait LossFn<F: Float>: Clone + std::fmt::Debug + Send + Sync + 'static {
     /// of the sum of the per-sample losses.
     fn grads(&self, y: ArrayView2<'_, F>, targets: TargetsView<'_, F>, grad: ArrayViewMut2<'_, F>);
 
+    /// [`LossFn::losses`] and [`LossFn::grads`] together, which is what a training step needs.
+    /// Losses whose value and gradient share work override it (softmax cross-entropy takes
+    /// one exponential per class instead of two); the default calls the two in turn.
+    fn losses_and_grads(
+        &self,
+        y: ArrayView2<'_, F>,
+        targets: TargetsView<'_, F>,
+        losses: ArrayViewMut1<'_, F>,
+        grad: ArrayViewMut2<'_, F>,
+    ) {
+        self.losses(y, targets, losses);
+        self.grads(y, targets, grad);
+    }
+
     /// What `predict` returns instead of the raw output, applied in place: softmax for the
     /// losses on logits over classes, sigmoid for `binary_crossentropy from_logits=true`,
     /// nothing for the others.
@@ -244,7 +258,7 @@ pub fn elementwise_grad<F: Float>(
 }
 
 /// The target of sample `i`.
-fn target<F>(targets: TargetsView<'_, F>, i: usize) -> Target<'_, F> {
+pub(crate) fn target<F>(targets: TargetsView<'_, F>, i: usize) -> Target<'_, F> {
     match targets {
         TargetsView::Labels(labels) => Target::Label(labels[i]),
         TargetsView::Values(values) => Target::Values(values.index_axis_move(Axis(0), i)),
@@ -320,8 +334,8 @@ impl<F: Float, L: LossFn<F>, const N: usize> Loss<F, L, N> {
         self.per_sample.resize(y.nrows());
         self.grad.resize(y.nrows());
         let losses = self.per_sample.view_mut().index_axis_move(Axis(1), 0);
-        self.function.losses(y, targets, losses);
-        self.function.grads(y, targets, self.grad.view_mut());
+        self.function
+            .losses_and_grads(y, targets, losses, self.grad.view_mut());
         let total = self.per_sample().sum();
         match self.reduction {
             Reduction::Mean => {

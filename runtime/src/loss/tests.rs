@@ -289,3 +289,51 @@ fn links_per_loss() {
     );
     assert_eq!(link(&|y| LossFn::<f64>::link(&Huber { delta: 1.0 }, y)), y);
 }
+
+/// The one-pass value and gradient of the losses on logits (what the `Loss` layer runs) agree
+/// with the separate `losses` and `grads` (what the reference tests check against PyTorch and
+/// Keras), for labels and probability rows, huge logits, −∞ logits and non-contiguous rows.
+#[test]
+fn fused_logits_losses_match_the_separate_passes() {
+    fn check<L: LossFn<f64>>(loss: L, y: ArrayView2<'_, f64>, t: TargetsView<'_, f64>) {
+        let n = y.nrows();
+        let (mut losses, mut grads) = (Array1::zeros(n), Array2::zeros(y.raw_dim()));
+        loss.losses(y, t, losses.view_mut());
+        loss.grads(y, t, grads.view_mut());
+        let (mut fused, mut fused_grads) = (Array1::zeros(n), Array2::zeros(y.raw_dim()));
+        loss.losses_and_grads(y, t, fused.view_mut(), fused_grads.view_mut());
+        let close = |a: f64, b: f64| {
+            a == b || (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-14 * a.abs().max(b.abs())
+        };
+        for (a, b) in losses.iter().zip(&fused) {
+            assert!(close(*a, *b), "{}: loss {a} vs fused {b}", L::NAME);
+        }
+        for (a, b) in grads.iter().zip(&fused_grads) {
+            assert!(close(*a, *b), "{}: gradient {a} vs fused {b}", L::NAME);
+        }
+    }
+    let y = array![
+        [3.2, 5.1, -1.7, 0.0],
+        [1e4, -1e4, 0.5, 2.0],
+        [f64::NEG_INFINITY, 1.0, 2.0, -3.0],
+        [-0.3, -0.3, -0.3, -0.3]
+    ];
+    let labels = [1, 0, 3, 2];
+    let probs = array![
+        [0.0, 1.0, 0.0, 0.0],
+        [0.25, 0.25, 0.5, 0.5],
+        [0.0, 0.1, 0.2, 0.7],
+        [0.4, 0.3, 0.2, 0.1]
+    ];
+    let transposed = y.t().to_owned();
+    for y in [y.view(), transposed.t()] {
+        check(SoftmaxCrossEntropy, y, TargetsView::Labels(&labels));
+        check(SoftmaxCrossEntropy, y, TargetsView::Values(probs.view()));
+        let logits = CategoricalCrossentropy { from_logits: true };
+        check(logits, y, TargetsView::Values(probs.view()));
+        let sparse = SparseCategoricalCrossentropy { from_logits: true };
+        check(sparse, y, TargetsView::Labels(&labels));
+        let on_probs = SparseCategoricalCrossentropy { from_logits: false };
+        check(on_probs, probs.view(), TargetsView::Labels(&labels));
+    }
+}

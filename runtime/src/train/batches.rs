@@ -7,6 +7,7 @@ use rand::Rng;
 
 use crate::data::{Dataset, TargetsView};
 use crate::float::Float;
+use crate::kernels;
 use crate::scratch::Scratch;
 
 /// Like [`crate::data::Batcher`], over samples `0..n` only; the same seed gives the same
@@ -64,9 +65,7 @@ impl<'a, F: Float> Batches<'a, F> {
         let indices = &self.order[start..(start + self.batch_size).min(self.order.len())];
         let (inputs, targets) = (self.data.inputs(), self.data.targets());
         self.inputs.resize(indices.len());
-        for (mut row, &i) in self.inputs.view_mut().rows_mut().into_iter().zip(indices) {
-            row.assign(&inputs.row(i));
-        }
+        kernels::gather_rows(inputs, indices, self.inputs.view_mut());
         let targets = match targets {
             TargetsView::Labels(labels) => {
                 self.labels.clear();
