@@ -3,6 +3,8 @@
 # the ratios. Workload: MLP 784->128 ReLU->10, softmax cross-entropy, plain SGD in f32 over
 # 60,000 samples (batch 64 and 256); inference at batch 256; single-sample latency; the
 # 784->512->512->10 network at batch 256. Every figure is a median over several epochs/runs.
+# axonal's training through `fit` (shuffled mini-batches gathered from the dataset) is listed
+# too, without peers: theirs are plain loops over consecutive slices, like axonal's rows.
 #
 #   bench/compare.sh [--quick]
 #
@@ -51,6 +53,9 @@ for name, a, t, j, js in rows:
     scan = f"{f('jax_' + js):,.0f}" if js else "–"
     print(f"| {name} | {one:,.0f} | {alln:,.0f} | {f('torch_' + t):,.0f} | {f('jax_' + j):,.0f} | "
           f"{scan} | {alln / f('torch_' + t):.2f}× | {alln / best:.2f}× |")
+for b in (64, 256):
+    one, alln = f(f"axonal_fit_b{b}_t1"), f(f"axonal_fit_b{b}_t{n}")
+    print(f"| train b={b} through `fit` (shuffled batches) | {one:,.0f} | {alln:,.0f} | – | – | – | – | – |")
 la, lt, lj = f("axonal_latency_b1_us"), f("torch_latency_b1_us"), f("jax_latency_b1_us")
 print(f"| latency b=1 (µs, lower is better) | {la:.2f} | – | {lt:.2f} | {lj:.2f} | – | {lt / la:.1f}× faster | {lj / la:.1f}× faster |")
 PY

@@ -1,5 +1,6 @@
 //! The workload of `bench/compare.sh`, on axonal's side: MLP 784→128 ReLU→10 with softmax
-//! cross-entropy and plain SGD in f32 over 60,000 samples, plus inference at batch 256,
+//! cross-entropy and plain SGD in f32 over 60,000 samples (a loop of steps over consecutive
+//! batches, as the peers run it, and `fit` with shuffled mini-batches), plus inference at batch 256,
 //! single-sample latency and the larger 784→512→512→10 network; each on one thread (`_t1`)
 //! and with the products split over all of [`axonal::kernels::threads`] (`_t2` on a
 //! two-core machine).
@@ -12,9 +13,11 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use axonal::data::{Dataset, Targets};
 use axonal::ndarray::{s, Array2};
 use axonal::optim::{Optimizer, Sgd};
 use axonal::rand::Rng;
+use axonal::train::{fit, Fit};
 use axonal::{Mode, Model, TargetsView};
 
 axonal::network! {
@@ -61,6 +64,20 @@ fn epoch<M: Model<f32>>(net: &mut M, x: &Array2<f32>, labels: &[usize], batch: u
     n as f64 / start.elapsed().as_secs_f64()
 }
 
+/// Samples per second of each of `epochs` epochs of [`axonal::train::fit`] with plain SGD in
+/// batches of `batch`: the same step as [`epoch`], plus what `fit` adds (a shuffled
+/// mini-batch gathered from the dataset's rows, the NaN check of the gradients, the epoch's
+/// loss and accuracy).
+fn fit_epochs(net: &mut Mlp<f32>, data: &Dataset<f32>, batch: usize, epochs: usize) -> Vec<f64> {
+    let config = Fit::epochs(epochs).batch(batch).quiet();
+    let history = fit(net, data, &mut Sgd::new(0.01), &config).expect("fit");
+    history
+        .epochs
+        .iter()
+        .map(|e| e.samples_per_second)
+        .collect()
+}
+
 /// Samples per second of eval-mode forwards over `x` in batches of `batch` (the network's
 /// buffers are the reused output).
 fn infer<M: Model<f32>>(net: &mut M, x: &Array2<f32>, batch: usize) -> f64 {
@@ -105,6 +122,7 @@ fn main() {
     let rng = &mut axonal::seeded_rng(0);
     let x = Array2::from_shape_fn((SAMPLES, 784), |_| rng.random::<f32>());
     let labels: Vec<usize> = (0..SAMPLES).map(|_| rng.random_range(0..10)).collect();
+    let data = Dataset::new(x.clone(), Targets::Labels(labels.clone())).expect("dataset");
     println!("RESULT isa {:?}", axonal::kernels::Isa::detect());
     let report = |key: String, runs: Vec<f64>| println!("RESULT {key} {:.0}", median(runs));
 
@@ -123,6 +141,14 @@ fn main() {
                         .map(|_| epoch(&mut net, &x, &labels, batch))
                         .collect(),
                 );
+            }
+        }
+        for batch in [64, 256] {
+            let key = format!("fit_b{batch}_t{threads}");
+            if options.wants(&key) {
+                let mut net = Mlp::<f32>::seeded(1);
+                let runs = fit_epochs(&mut net, &data, batch, reps + 1);
+                report(key, runs[1..].to_vec()); // the first epoch warms up
             }
         }
         let key = format!("infer_b256_t{threads}");
