@@ -670,9 +670,6 @@ mod tests {
         }
     }
 
-    /// Every product gives the same bits on one thread as on all of them, for shapes that
-    /// split by neurons (batch ≤ width), by batch rows, and not at all; in f32 (fast
-    /// kernels) and f64 (portable). The split also changes nothing against the naive loop.
     /// Gathered rows are the indexed rows, in order, whether the copy is split over threads
     /// (a large batch) or not, and from contiguous rows or strided ones.
     #[test]
@@ -698,6 +695,9 @@ mod tests {
         set_threads(all);
     }
 
+    /// Every product gives the same bits on one thread as on all of them, for shapes that
+    /// split by neurons (batch ≤ width), by batch rows, and not at all; in f32 (fast
+    /// kernels) and f64 (portable). The split also changes nothing against the naive loop.
     #[test]
     fn thread_count_does_not_change_a_bit() {
         fn all_products<F: Float>(m: usize, k: usize, n: usize) -> Vec<Vec<F>> {
