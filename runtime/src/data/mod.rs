@@ -11,6 +11,7 @@ use rand::Rng;
 
 use crate::error::{Error, Result};
 use crate::float::Float;
+use crate::kernels;
 use crate::loss::TargetKind;
 use crate::scratch::Scratch;
 
@@ -270,9 +271,7 @@ impl<'a, F: Float> Batcher<'a, F> {
         let (inputs, targets) = (self.data.inputs(), self.data.targets());
 
         self.inputs.resize(indices.len());
-        for (mut row, &i) in self.inputs.view_mut().rows_mut().into_iter().zip(indices) {
-            row.assign(&inputs.row(i));
-        }
+        kernels::gather_rows(inputs, indices, self.inputs.view_mut());
         let targets = match targets {
             TargetsView::Labels(labels) => {
                 self.labels.clear();
@@ -281,9 +280,7 @@ impl<'a, F: Float> Batcher<'a, F> {
             }
             TargetsView::Values(values) => {
                 self.values.resize(indices.len());
-                for (mut row, &i) in self.values.view_mut().rows_mut().into_iter().zip(indices) {
-                    row.assign(&values.row(i));
-                }
+                kernels::gather_rows(values, indices, self.values.view_mut());
                 TargetsView::Values(self.values.view())
             }
         };

@@ -74,9 +74,7 @@ impl<'a, F: Float> Batches<'a, F> {
             }
             TargetsView::Values(values) => {
                 self.values.resize(indices.len());
-                for (mut row, &i) in self.values.view_mut().rows_mut().into_iter().zip(indices) {
-                    row.assign(&values.row(i));
-                }
+                kernels::gather_rows(values, indices, self.values.view_mut());
                 TargetsView::Values(self.values.view())
             }
         };
