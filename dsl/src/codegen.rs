@@ -256,15 +256,6 @@ fn model_impl(net: &Network) -> TokenStream {
             quote!(+ self.#f.penalty())
         })
         .collect();
-    // A summed loss (reduction sum or none) tells parallel training to add, not average.
-    let loss_is_mean = match &net.loss {
-        Some(loss) if loss.reduction != Reduction::Mean => quote! {
-            fn loss_is_mean(&self) -> bool {
-                false
-            }
-        },
-        _ => quote!(),
-    };
     let (loss_fn, seed_grad) = match &net.loss {
         Some(loss) if !penalties.is_empty() => {
             let l = ident(&loss.field);
@@ -346,7 +337,6 @@ fn model_impl(net: &Network) -> TokenStream {
 
             #visit_buffers
 
-            #loss_is_mean
 
             fn predict(
                 &self,

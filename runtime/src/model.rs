@@ -193,14 +193,6 @@ pub trait Model<F: Float> {
     /// (probabilities for `softmax_ce`).
     fn predict(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>>;
 
-    /// Whether [`Model::loss`] is a mean over the batch's rows (the default reduction), so that
-    /// losses and gradients of parts of a batch combine as row-weighted averages; `false`
-    /// for a summed loss, whose parts add up.
-    /// Generated networks override it when their loss says `reduction=sum` or `none`.
-    fn loss_is_mean(&self) -> bool {
-        true
-    }
-
     /// Forward pass in training mode.
     fn forward_train(&mut self, x: ArrayView2<'_, F>) -> Result<ArrayView2<'_, F>> {
         self.forward(x, Mode::Train)
@@ -327,10 +319,6 @@ impl<F: Float, M: Model<F> + ?Sized> Model<F> for &mut M {
 
     fn predict(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
         (**self).predict(x)
-    }
-
-    fn loss_is_mean(&self) -> bool {
-        (**self).loss_is_mean()
     }
 }
 
