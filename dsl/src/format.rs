@@ -40,12 +40,44 @@ const INDENT: &str = "    ";
 /// The canonical form of `source`, or its syntax error.
 ///
 /// The result parses to the same networks as `source` and keeps every comment;
-/// `format(&format(s)?)? == format(s)?`.
+/// `format(&format(s)?)? == format(s)?`. It also keeps how the file is saved: a UTF-8 byte
+/// order mark at the start stays there, and a source whose first line ends in `\r\n`
+/// (Windows line endings) gets `\r\n` after every line; otherwise lines end in `\n`.
+/// The spans of the errors point into `source` as given, mark and all.
+///
+/// ```
+/// let windows = "\u{feff}N {\r\ninput 2;dense 1\r\n}";
+/// assert_eq!(
+///     axonal_dsl::format::format(windows).unwrap(),
+///     "\u{feff}N { input 2; dense 1 }\r\n"
+/// );
+/// ```
 pub fn format(source: &str) -> Result<String, Vec<Diagnostic>> {
-    crate::parse::parse(source).map_err(|d| vec![d])?;
-    let tokens = lex(source).map_err(|d| vec![d])?;
-    Ok(Printer { tokens, pos: 0 }.source())
+    let (bom, text) = match source.strip_prefix(BOM) {
+        Some(text) => (BOM, text),
+        None => ("", source),
+    };
+    let shift = |mut d: Diagnostic| {
+        for label in std::iter::once(&mut d.primary).chain(&mut d.secondary) {
+            label.span = label.span.start + bom.len()..label.span.end + bom.len();
+        }
+        vec![d]
+    };
+    crate::parse::parse(text).map_err(shift)?;
+    let tokens = lex(text).map_err(shift)?;
+    let formatted = Printer { tokens, pos: 0 }.source();
+    let crlf = text.find('\n').is_some_and(|at| text[..at].ends_with('\r'));
+    let formatted = if crlf {
+        // A block comment over several lines keeps its own line breaks: make them all one.
+        formatted.replace("\r\n", "\n").replace('\n', "\r\n")
+    } else {
+        formatted
+    };
+    Ok(format!("{bom}{formatted}"))
 }
+
+/// The byte order mark some Windows editors put at the start of a UTF-8 file.
+const BOM: &str = "\u{feff}";
 
 // ---------------------------------------------------------------------------------------
 // Lexing: the grammar's tokens, plus the comments it skips.
@@ -628,6 +660,187 @@ fn list_rows(tokens: &[Token], open: usize, column: usize) -> Option<(String, us
     Some((format!("[{}]", lines.join(&continuation)), close))
 }
 
+// ---------------------------------------------------------------------------------------
+// What formatting would change, for `axc fmt --check`.
+
+/// The changes from `old` to `new` as a unified diff (the format of `diff -u`, `git diff`
+/// and `rustfmt --check`), with three lines of context around each change; empty if the
+/// texts are equal. Both sides are labelled `name`, so `patch -p0 < changes.diff` applies it
+/// from the directory `name` is relative to.
+///
+/// ```
+/// let diff = axonal_dsl::format::diff("net.nn", "N {input 2}\n", "N { input 2 }\n");
+/// assert_eq!(diff, "--- net.nn\n+++ net.nn\n@@ -1,1 +1,1 @@\n-N {input 2}\n+N { input 2 }\n");
+/// ```
+pub fn diff(name: &str, old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.split_inclusive('\n').collect();
+    let b: Vec<&str> = new.split_inclusive('\n').collect();
+    let ops = edit_script(&a, &b);
+    if ops.iter().all(|op| matches!(op, Edit::Same)) {
+        return String::new();
+    }
+    const CONTEXT: usize = 3;
+    let mut out = format!("--- {name}\n+++ {name}\n");
+    // Positions in `ops` of the changes, grouped into hunks whose contexts touch.
+    let changed: Vec<usize> = (0..ops.len())
+        .filter(|&i| !matches!(ops[i], Edit::Same))
+        .collect();
+    let mut hunks: Vec<(usize, usize)> = Vec::new(); // [start, end) in `ops`
+    for &i in &changed {
+        let start = i.saturating_sub(CONTEXT);
+        let end = (i + 1 + CONTEXT).min(ops.len());
+        match hunks.last_mut() {
+            Some(last) if start <= last.1 => last.1 = end,
+            _ => hunks.push((start, end)),
+        }
+    }
+    // Line numbers (0-based) in `a` and `b` at each position of `ops`.
+    let (mut line_a, mut line_b) = (vec![0; ops.len() + 1], vec![0; ops.len() + 1]);
+    for (i, op) in ops.iter().enumerate() {
+        line_a[i + 1] = line_a[i] + usize::from(!matches!(op, Edit::Insert));
+        line_b[i + 1] = line_b[i] + usize::from(!matches!(op, Edit::Delete));
+    }
+    for (start, end) in hunks {
+        let (len_a, len_b) = (line_a[end] - line_a[start], line_b[end] - line_b[start]);
+        // An empty side is numbered by the line before it, as `diff -u` does.
+        let first = |line: usize, len: usize| if len == 0 { line } else { line + 1 };
+        out += &format!(
+            "@@ -{},{len_a} +{},{len_b} @@\n",
+            first(line_a[start], len_a),
+            first(line_b[start], len_b)
+        );
+        for i in start..end {
+            let (mark, line) = match ops[i] {
+                Edit::Same => (' ', a[line_a[i]]),
+                Edit::Delete => ('-', a[line_a[i]]),
+                Edit::Insert => ('+', b[line_b[i]]),
+            };
+            out.push(mark);
+            out += line;
+            if !line.ends_with('\n') {
+                out += "\n\\ No newline at end of file\n";
+            }
+        }
+    }
+    out
+}
+
+/// One step of an edit script from one list of lines to another.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Edit {
+    /// The next line of both.
+    Same,
+    /// The next line of the old list is gone.
+    Delete,
+    /// The next line of the new list is new.
+    Insert,
+}
+
+/// A shortest edit script from `a` to `b` (Myers' algorithm), after setting aside the
+/// lines they begin and end with in common. Its cost grows with the number of changes `d`
+/// times the lines; past a bound on that work the middle is shown as replaced whole, which
+/// is still a correct diff, only a longer one.
+fn edit_script(a: &[&str], b: &[&str]) -> Vec<Edit> {
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (a_rest, b_rest) = (&a[prefix..], &b[prefix..]);
+    let suffix = a_rest
+        .iter()
+        .rev()
+        .zip(b_rest.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (a_mid, b_mid) = (
+        &a_rest[..a_rest.len() - suffix],
+        &b_rest[..b_rest.len() - suffix],
+    );
+    let mut ops = vec![Edit::Same; prefix];
+    // At most about 20 million steps, and 2000 changes (the trace keeps d^2 numbers).
+    let lines = a_mid.len() + b_mid.len();
+    let max_d = (20_000_000 / (lines + 1)).min(2000).min(lines);
+    match myers(a_mid, b_mid, max_d) {
+        Some(middle) => ops.extend(middle),
+        None => {
+            ops.extend(std::iter::repeat_n(Edit::Delete, a_mid.len()));
+            ops.extend(std::iter::repeat_n(Edit::Insert, b_mid.len()));
+        }
+    }
+    ops.extend(std::iter::repeat_n(Edit::Same, suffix));
+    ops
+}
+
+/// Myers' greedy algorithm, giving up (`None`) past `max_d` changes.
+fn myers(a: &[&str], b: &[&str], max_d: usize) -> Option<Vec<Edit>> {
+    let (n, m) = (a.len() as isize, b.len() as isize);
+    // trace[d][k + d]: the furthest x reached on diagonal k = x - y with d changes.
+    let mut trace: Vec<Vec<isize>> = Vec::new();
+    let furthest = |v: &Vec<isize>, d: isize, k: isize| v[(k + d) as usize];
+    for d in 0..=max_d as isize {
+        let mut v = vec![0; 2 * d as usize + 1];
+        let mut done = false;
+        for k in (-d..=d).step_by(2) {
+            let mut x = if d == 0 {
+                0
+            } else {
+                let prev = &trace[d as usize - 1];
+                let down = k == -d
+                    || (k != d && furthest(prev, d - 1, k - 1) < furthest(prev, d - 1, k + 1));
+                if down {
+                    furthest(prev, d - 1, k + 1)
+                } else {
+                    furthest(prev, d - 1, k - 1) + 1
+                }
+            };
+            let mut y = x - k;
+            while x < n && y < m && a[x as usize] == b[y as usize] {
+                x += 1;
+                y += 1;
+            }
+            v[(k + d) as usize] = x;
+            if x >= n && y >= m {
+                done = true;
+                break;
+            }
+        }
+        trace.push(v);
+        if done {
+            return Some(backtrack(&trace, n, m));
+        }
+    }
+    None
+}
+
+fn backtrack(trace: &[Vec<isize>], n: isize, m: isize) -> Vec<Edit> {
+    let furthest = |v: &Vec<isize>, d: isize, k: isize| v[(k + d) as usize];
+    let (mut x, mut y) = (n, m);
+    let mut ops = Vec::new();
+    for d in (1..trace.len() as isize).rev() {
+        let prev = &trace[d as usize - 1];
+        let k = x - y;
+        let prev_k =
+            if k == -d || (k != d && furthest(prev, d - 1, k - 1) < furthest(prev, d - 1, k + 1)) {
+                k + 1
+            } else {
+                k - 1
+            };
+        let prev_x = furthest(prev, d - 1, prev_k);
+        let prev_y = prev_x - prev_k;
+        while x > prev_x && y > prev_y {
+            ops.push(Edit::Same);
+            x -= 1;
+            y -= 1;
+        }
+        ops.push(if x == prev_x {
+            Edit::Insert
+        } else {
+            Edit::Delete
+        });
+        (x, y) = (prev_x, prev_y);
+    }
+    ops.extend(std::iter::repeat_n(Edit::Same, x as usize));
+    ops.reverse();
+    ops
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -723,6 +936,96 @@ N {
     fn a_syntax_error_is_reported_not_formatted() {
         let err = format("N { dense 2->3 ").unwrap_err();
         assert_eq!(err[0].code, Code::Syntax);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_kept_and_errors_point_past_it() {
+        let source = "\u{feff}// saved by Notepad\nN{input 2;dense 1}\n";
+        assert_eq!(
+            fmt(source),
+            "\u{feff}// saved by Notepad\nN { input 2; dense 1 }\n"
+        );
+        let bad = "\u{feff}N { dense 2->3 ";
+        let err = format(bad).unwrap_err();
+        let plain = format(&bad[3..]).unwrap_err();
+        assert_eq!(
+            err[0].primary.span,
+            plain[0].primary.span.start + 3..plain[0].primary.span.end + 3
+        );
+    }
+
+    #[test]
+    fn windows_line_endings_are_kept() {
+        let source = "// one\r\nN {\r\n    input 2; /* a\r\n    b */\r\n  dense 1\r\n}\r\n";
+        let out = fmt(source);
+        assert_eq!(
+            out,
+            "// one\r\nN {\r\n    input 2; /* a\r\n    b */\r\n    dense 1\r\n}\r\n"
+        );
+        assert!(!out.replace("\r\n", "").contains(['\r', '\n']), "{out:?}");
+        // Unix line endings stay as they are, whatever a comment holds.
+        assert_eq!(fmt("N { input 2 }\n"), "N { input 2 }\n");
+    }
+
+    #[test]
+    fn diff_shows_changed_lines_with_context() {
+        assert_eq!(diff("x.nn", "same\n", "same\n"), "");
+        let old = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\n";
+        let new = "a\nB\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\nm";
+        assert_eq!(
+            diff("x.nn", old, new),
+            "--- x.nn\n+++ x.nn\n\
+             @@ -1,5 +1,5 @@\n a\n-b\n+B\n c\n d\n e\n\
+             @@ -10,3 +10,4 @@\n j\n k\n l\n+m\n\\ No newline at end of file\n"
+        );
+        // Everything inserted, everything deleted.
+        assert_eq!(diff("x", "", "a\n"), "--- x\n+++ x\n@@ -0,0 +1,1 @@\n+a\n");
+        assert_eq!(diff("x", "a\n", ""), "--- x\n+++ x\n@@ -1,1 +0,0 @@\n-a\n");
+    }
+
+    proptest::proptest! {
+        /// Applying the diff's edit script to the old lines gives the new ones, and the
+        /// script is a shortest one.
+        #[test]
+        fn edit_script_turns_old_into_new(
+            a in proptest::collection::vec("[abc]", 0..12),
+            b in proptest::collection::vec("[abc]", 0..12),
+        ) {
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            let b: Vec<&str> = b.iter().map(String::as_str).collect();
+            let ops = edit_script(&a, &b);
+            let (mut i, mut j, mut rebuilt) = (0, 0, Vec::new());
+            for op in &ops {
+                match op {
+                    Edit::Same => {
+                        proptest::prop_assert_eq!(a[i], b[j]);
+                        rebuilt.push(a[i]);
+                        i += 1;
+                        j += 1;
+                    }
+                    Edit::Delete => i += 1,
+                    Edit::Insert => {
+                        rebuilt.push(b[j]);
+                        j += 1;
+                    }
+                }
+            }
+            proptest::prop_assert_eq!((i, j), (a.len(), b.len()));
+            proptest::prop_assert_eq!(rebuilt, b.clone());
+            // Shortest: it keeps a longest common subsequence.
+            let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+            for i in (0..a.len()).rev() {
+                for j in (0..b.len()).rev() {
+                    lcs[i][j] = if a[i] == b[j] {
+                        lcs[i + 1][j + 1] + 1
+                    } else {
+                        lcs[i + 1][j].max(lcs[i][j + 1])
+                    };
+                }
+            }
+            let same = ops.iter().filter(|op| **op == Edit::Same).count();
+            proptest::prop_assert_eq!(same, lcs[0][0]);
+        }
     }
 
     proptest::proptest! {

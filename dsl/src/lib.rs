@@ -21,6 +21,7 @@ pub mod build;
 pub mod check;
 pub mod codegen;
 pub mod diagnostic;
+pub mod files;
 pub mod format;
 pub mod graph;
 pub mod ir;

@@ -257,7 +257,10 @@ fn fmt_rewrites_in_place_and_check_fails_without_writing() {
 
     let (code, out, err) = axc(&["fmt", "--check", file_str]);
     assert_eq!(code, 1, "{err}");
-    assert_eq!(out, "");
+    assert!(
+        out.starts_with(&format!("--- {file_str}\n+++ {file_str}\n@@ ")),
+        "{out}"
+    );
     assert!(err.contains("would reformat"), "{err}");
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
@@ -269,8 +272,8 @@ fn fmt_rewrites_in_place_and_check_fails_without_writing() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), tidy);
 
-    let (code, _, err) = axc(&["fmt", "--check", file_str]);
-    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = axc(&["fmt", "--check", file_str]);
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
 
     let bad = dir.join("bad.nn");
     std::fs::write(&bad, "N { dense 2->3 ").unwrap();
@@ -278,6 +281,215 @@ fn fmt_rewrites_in_place_and_check_fails_without_writing() {
     assert_eq!(code, 1);
     assert!(err.contains("error[E0001]"), "{err}");
     assert_eq!(std::fs::read_to_string(&bad).unwrap(), "N { dense 2->3 ");
+}
+
+/// A source whose canonical form is longer than 512 bytes, laid out badly.
+fn big_messy_source() -> String {
+    let layers: String = (0..40).map(|i| format!("l{i}:dense 8 relu;")).collect();
+    let source = format!("// keep me\npub  Big{{input 8 ;{layers}mse}}");
+    assert!(source.len() > 600);
+    source
+}
+
+/// Runs `script` with `sh -c`, `$0` being axc and `$1`… `args`; None if it ran for more
+/// than ten seconds (it was killed).
+fn sh(script: &str, args: &[&str]) -> Option<(Option<i32>, String, String)> {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_axc"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(10) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    Some((
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[cfg(unix)]
+#[test]
+fn fmt_leaves_the_file_intact_when_the_write_fails() {
+    let source = big_messy_source();
+    let dir = scratch("axc_fmt_full");
+    let file = dir.join("big.nn");
+    std::fs::write(&file, &source).unwrap();
+    let file_str = file.to_str().unwrap();
+
+    // A file-size limit of 512 bytes: the write fails with EFBIG (SIGXFSZ is ignored, as
+    // a signal ignored before `exec` stays ignored).
+    let (code, out, err) = sh(
+        "trap '' XFSZ; ulimit -f 1; exec \"$0\" fmt \"$1\"",
+        &[file_str],
+    )
+    .expect("axc fmt hung");
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        err.contains(&format!("error: cannot write `{file_str}`")),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        source,
+        "the source was damaged"
+    );
+    assert_eq!(
+        names_in(&dir),
+        ["big.nn"],
+        "a temporary file was left behind"
+    );
+
+    // The same limit with SIGXFSZ's default action: axc is killed in the middle of the
+    // write, and the source is still whole.
+    let (code, _, err) =
+        sh("ulimit -f 1; exec \"$0\" fmt \"$1\"", &[file_str]).expect("axc fmt hung");
+    assert_ne!(code, Some(0), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        source,
+        "the source was damaged"
+    );
+
+    // Without the limit it works, and the file is formatted.
+    let (code, _, err) = axc(&["fmt", file_str]);
+    assert_eq!(code, 0, "{err}");
+    let formatted = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(formatted, axonal_dsl::format::format(&source).unwrap());
+}
+
+#[cfg(unix)]
+#[test]
+fn fmt_keeps_permissions_and_writes_through_a_symlink() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = scratch("axc_fmt_link");
+    let real = dir.join("real.nn");
+    std::fs::write(&real, "N{input 2;dense 1}").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o604)).unwrap();
+    let link = dir.join("link.nn");
+    std::os::unix::fs::symlink("real.nn", &link).unwrap();
+    let (code, _, err) = axc(&["fmt", link.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(&real).unwrap(),
+        "N { input 2; dense 1 }\n"
+    );
+    let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o604);
+    assert_eq!(names_in(&dir), ["link.nn", "real.nn"]);
+}
+
+#[test]
+fn fmt_check_prints_a_diff_of_what_would_change() {
+    let messy = "// top\nN {\n    input 2;\n    dense 3;\n  dense 1 relu ;\n    mse\n}\n";
+    let (code, out, err) = axc_with_input(&["fmt", "--check", "-"], Some(messy));
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        out,
+        "--- <stdin>\n+++ <stdin>\n@@ -2,6 +2,6 @@\n N {\n     input 2;\n     dense 3;\n-  dense 1 relu ;\n+    dense 1 relu;\n     mse\n }\n"
+    );
+    assert!(err.contains("<stdin>: would reformat"), "{err}");
+    // A tidy source: nothing to say.
+    let tidy = axonal_dsl::format::format(messy).unwrap();
+    let (code, out, err) = axc_with_input(&["fmt", "--check", "-"], Some(&tidy));
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
+}
+
+#[test]
+fn fmt_keeps_line_endings_and_a_byte_order_mark() {
+    let dir = scratch("axc_fmt_crlf");
+    let file = dir.join("win.nn");
+    std::fs::write(
+        &file,
+        "\u{feff}// Windows\r\nN {input 2;\r\ndense 1 relu; // one\r\nmse}\r\n",
+    )
+    .unwrap();
+    let (code, _, err) = axc(&["fmt", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "\u{feff}// Windows\r\nN {\r\n    input 2;\r\n    dense 1 relu; // one\r\n    mse\r\n}\r\n"
+    );
+    let (code, out, err) = axc(&["fmt", "--check", file.to_str().unwrap()]);
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
+}
+
+#[cfg(unix)]
+#[test]
+fn sources_are_regular_files_of_bounded_size() {
+    let dir = scratch("axc_special");
+    // A device that never ends: refused before reading (under a memory limit, in case).
+    let (code, _, err) = sh("ulimit -v 2000000; exec \"$0\" check /dev/zero", &[])
+        .expect("axc check /dev/zero did not stop");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("cannot read `/dev/zero`: expected a regular file, found a character device"),
+        "{err}"
+    );
+    // A named pipe nobody writes to: refused without waiting.
+    let fifo = dir.join("pipe.nn");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let fifo = fifo.to_str().unwrap();
+    for sub in ["check", "emit", "summary", "graph", "fmt"] {
+        let (code, _, err) = sh("exec \"$0\" \"$1\" \"$2\"", &[sub, fifo])
+            .unwrap_or_else(|| panic!("axc {sub} waited on a FIFO"));
+        assert_eq!(code, Some(1), "{sub}: {err}");
+        assert!(err.contains("found a named pipe (FIFO)"), "{sub}: {err}");
+    }
+    let (code, _, err) = axc(&["check", dir.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("expected a regular file, found a directory"),
+        "{err}"
+    );
+    // Past 16 MiB: the message names the path, the size and the limit.
+    let big = dir.join("big.nn");
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(16 * 1024 * 1024 + 1).unwrap();
+    let (code, _, err) = axc(&["check", big.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!(
+            "cannot read `{}`: expected a source of at most 16777216 bytes (16 MiB), found 16777217 bytes (16.0 MiB)",
+            big.display()
+        )),
+        "{err}"
+    );
+    // Standard input has the same limit.
+    let spaces = " ".repeat(16 * 1024 * 1024 + 1);
+    let (code, _, err) = axc_with_input(&["check", "-"], Some(&spaces));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cannot read `<stdin>`: expected a source of at most 16777216 bytes"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -4,8 +4,12 @@
 //! ([`axonal_dsl::check_source`], [`axonal_dsl::emit`]); `axc` only reads files, prints and
 //! sets the exit code: 0 when all is well, 1 when a source has mistakes (or would be
 //! reformatted, for `fmt --check`), 2 when the command line itself is wrong.
+//!
+//! Sources are read with [`axonal_dsl::files::read_source`] (regular files of at most
+//! 16 MiB; `-` is standard input, with the same limit), and every file `axc` writes is
+//! replaced whole with [`axonal_dsl::files::replace`].
 
-use std::io::{IsTerminal, Read as _};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,7 +21,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[command(
     name = "axc",
     version,
-    after_help = "Examples:\n  axc check models/*.nn\n  axc emit models/mnist.nn --out src/mnist.rs\n  axc summary models/mnist.nn\n  axc graph models/mnist.nn --svg mnist.svg\n  axc fmt --check models/*.nn"
+    after_help = "Examples:\n  axc check models/*.nn\n  axc emit models/mnist.nn --out src/mnist.rs\n  axc summary models/mnist.nn\n  axc graph models/mnist.nn --svg mnist.svg\n  axc fmt --check models/*.nn\n\nEvery FILE may be `-` for standard input. Sources are read from regular files only, up to 16 MiB each."
 )]
 struct Cli {
     /// When to colour diagnostics: `auto` colours only a terminal.
@@ -76,13 +80,14 @@ enum Command {
     },
     /// Rewrite sources in the canonical layout, keeping comments.
     #[command(
-        after_help = "Examples:\n  axc fmt models/*.nn\n  axc fmt --check models/*.nn    (in CI: exit 1 if a file would change)\n  axc fmt - < model.nn           (standard input to standard output)"
+        after_help = "Examples:\n  axc fmt models/*.nn\n  axc fmt --check models/*.nn    (in CI: exit 1 if a file would change)\n  axc fmt - < model.nn           (standard input to standard output)\n\nA file is replaced whole (a new file renamed over it, keeping its permissions; a\nsymlink is written through), so a failed write leaves it as it was. A byte order mark\nand Windows (CRLF) line endings are kept."
     )]
     Fmt {
         /// The `.nn` files to format in place; `-` reads standard input and prints.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Change nothing; list the files that would change and exit 1 if there are any.
+        /// Change nothing: print what would change as a unified diff on standard output,
+        /// name each such file on standard error, and exit 1 if there is any.
         #[arg(long)]
         check: bool,
     },
@@ -143,39 +148,41 @@ struct Reported;
 
 fn read(file: &Path) -> Result<String, Reported> {
     let result = if file == Path::new("-") {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).map(|_| text)
+        axonal_dsl::files::read_capped(std::io::stdin().lock())
     } else {
-        std::fs::read_to_string(file)
+        axonal_dsl::files::read_source(file)
     };
     result.map_err(|e| {
-        eprintln!("error: cannot read `{}`: {e}", file.display());
+        eprintln!("error: cannot read `{}`: {e}", name(file));
         Reported
     })
 }
 
+/// How a file is named in messages: standard input is `<stdin>`.
+fn name(file: &Path) -> String {
+    if file == Path::new("-") {
+        "<stdin>".to_string()
+    } else {
+        file.display().to_string()
+    }
+}
+
 fn write(file: &Path, text: &str) -> Result<(), Reported> {
-    std::fs::write(file, text).map_err(|e| {
+    axonal_dsl::files::replace(file, text.as_bytes()).map_err(|e| {
         eprintln!("error: cannot write `{}`: {e}", file.display());
         Reported
     })
 }
 
 fn report(diags: &[axonal_dsl::Diagnostic], file: &Path, source: &str, color: bool) -> Reported {
-    eprint!(
-        "{}",
-        render_all(diags, &file.display().to_string(), source, color)
-    );
+    eprint!("{}", render_all(diags, &name(file), source, color));
     Reported
 }
 
 fn emit(file: &Path, out: Option<&Path>, color: bool) -> Result<(), Reported> {
     let source = read(file)?;
     let code = axonal_dsl::emit(&source).map_err(|d| report(&d, file, &source, color))?;
-    let text = format!(
-        "{}{code}",
-        axonal_dsl::build::header(&file.display().to_string())
-    );
+    let text = format!("{}{code}", axonal_dsl::build::header(&name(file)));
     match out {
         Some(out) => write(out, &text),
         None => {
@@ -202,33 +209,29 @@ fn fmt(file: &Path, check: bool, color: bool) -> Result<(), Reported> {
     let source = read(file)?;
     let formatted =
         axonal_dsl::format::format(&source).map_err(|d| report(&d, file, &source, color))?;
+    if check {
+        if formatted == source {
+            return Ok(());
+        }
+        // Say what would change, so a CI log shows what to fix (as `rustfmt --check` does).
+        print!(
+            "{}",
+            axonal_dsl::format::diff(&name(file), &source, &formatted)
+        );
+        let fix = if file == Path::new("-") {
+            "run `axc fmt -` and use its output".to_string()
+        } else {
+            format!("run `axc fmt {}`", file.display())
+        };
+        eprintln!("{}: would reformat ({fix})", name(file));
+        return Err(Reported);
+    }
     if file == Path::new("-") {
         print!("{formatted}");
-        return if check && formatted != source {
-            Err(Reported)
-        } else {
-            Ok(())
-        };
+        Ok(())
+    } else if formatted == source {
+        Ok(())
+    } else {
+        write(file, &formatted)
     }
-    if formatted == source {
-        return Ok(());
-    }
-    if !check {
-        return write(file, &formatted);
-    }
-    // Show the first line that differs, so CI logs say what to fix.
-    let (old, new): (Vec<&str>, Vec<&str>) =
-        (source.lines().collect(), formatted.lines().collect());
-    let line = (0..old.len().max(new.len()))
-        .find(|&i| old.get(i) != new.get(i))
-        .unwrap_or(0);
-    eprintln!(
-        "{}:{}: would reformat (run `axc fmt {}`)\n  - {}\n  + {}",
-        file.display(),
-        line + 1,
-        file.display(),
-        old.get(line).copied().unwrap_or(""),
-        new.get(line).copied().unwrap_or("")
-    );
-    Err(Reported)
 }
