@@ -127,6 +127,8 @@ fn too_large(size: Option<u64>) -> io::Error {
 ///   a file that may not be written (read-only to this user) is refused as a direct write
 ///   would be.
 /// - Other names of the file (hard links) keep the old text, as with most editors.
+/// - A device or a named pipe (`--out /dev/stdout`) is written directly: there is no file
+///   to replace.
 pub fn replace(path: &Path, contents: &[u8]) -> io::Result<()> {
     let target = resolve_symlinks(path)?;
     let existing = match fs::metadata(&target) {
@@ -135,8 +137,19 @@ pub fn replace(path: &Path, contents: &[u8]) -> io::Result<()> {
         Err(e) => return Err(e),
     };
     if let Some(metadata) = &existing {
+        if metadata.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "expected a file to write, found a directory: give the path of a file",
+            ));
+        }
         if !metadata.is_file() {
-            return Err(not_a_regular_file(metadata));
+            // A device (`/dev/stdout`, `/dev/null`) or a named pipe: nothing to replace and
+            // nothing to lose, so it gets the text directly.
+            return OpenOptions::new()
+                .write(true)
+                .open(&target)?
+                .write_all(contents);
         }
         // Writing in place needed permission to write the file: keep that rule, so a
         // read-only file is not replaced behind its owner's back.
@@ -321,7 +334,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn replace_keeps_permissions_and_writes_through_symlinks() {
-        use std::os::unix::fs::PermissionsExt as _;
+        use std::os::unix::fs::{FileTypeExt as _, PermissionsExt as _};
         let dir = scratch("replace_link");
         let target = dir.join("real.nn");
         fs::write(&target, "old").unwrap();
@@ -337,6 +350,14 @@ mod tests {
         let mode = fs::metadata(&target).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode, 0o640);
         assert_eq!(entries(&dir), ["link.nn", "real.nn"]);
+        // A device is written directly, not replaced.
+        replace(Path::new("/dev/null"), b"gone").unwrap();
+        assert!(fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device());
+        let err = replace(&dir, b"x").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::IsADirectory);
         // A dangling link gets its target created.
         std::os::unix::fs::symlink("later.nn", dir.join("dangling.nn")).unwrap();
         replace(&dir.join("dangling.nn"), b"x").unwrap();

@@ -21,7 +21,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[command(
     name = "axc",
     version,
-    after_help = "Examples:\n  axc check models/*.nn\n  axc emit models/mnist.nn --out src/mnist.rs\n  axc summary models/mnist.nn\n  axc graph models/mnist.nn --svg mnist.svg\n  axc fmt --check models/*.nn\n\nEvery FILE may be `-` for standard input. Sources are read from regular files only, up to 16 MiB each."
+    after_help = "Examples:\n  axc check models/*.nn\n  axc emit models/mnist.nn --out src/mnist.rs\n  axc summary models/mnist.nn\n  axc graph models/mnist.nn --svg mnist.svg\n  axc fmt --check models/*.nn\n\nA source given as `-` is read from standard input. Source files must be regular files (not\ndevices or named pipes) of at most 16 MiB."
 )]
 struct Cli {
     /// When to colour diagnostics: `auto` colours only a terminal.
