@@ -214,10 +214,7 @@ fn fmt(file: &Path, check: bool, color: bool) -> Result<(), Reported> {
             return Ok(());
         }
         // Say what would change, so a CI log shows what to fix (as `rustfmt --check` does).
-        print!(
-            "{}",
-            axonal_dsl::format::diff(&name(file), &source, &formatted)
-        );
+        print!("{}", unified_diff(&name(file), &source, &formatted));
         let fix = if file == Path::new("-") {
             "run `axc fmt -` and use its output".to_string()
         } else {
@@ -234,4 +231,15 @@ fn fmt(file: &Path, check: bool, color: bool) -> Result<(), Reported> {
     } else {
         write(file, &formatted)
     }
+}
+
+/// The changes from `old` to `new` as a unified diff (as `diff -u`, `git diff` and
+/// `rustfmt --check` print them) with three lines of context; both sides are labelled
+/// `name`, so `patch -p0` applies it from the directory `name` is relative to.
+fn unified_diff(name: &str, old: &str, new: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(name, name)
+        .to_string()
 }
