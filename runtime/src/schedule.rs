@@ -50,7 +50,8 @@ fn finite_non_negative(schedule: &str, name: &str, value: f64, why: &str) -> Res
         Ok(())
     } else {
         Err(Error::Config(format!(
-            "{schedule} schedule: {name} must be a finite number ≥ 0 ({why}), got {value}"
+            "{schedule} schedule: {name} must be a finite number ≥ 0 ({why}), got {}",
+            crate::optim::number(value)
         )))
     }
 }

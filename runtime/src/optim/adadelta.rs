@@ -2,9 +2,7 @@
 
 use crate::error::Result;
 use crate::float::Float;
-use crate::optim::{
-    all_finite, check_update, each, non_negative, unit, Optimizer, ParamState, States,
-};
+use crate::optim::{check_update, each, non_negative, unit, Optimizer, ParamState, States};
 
 /// Adadelta as `torch.optim.Adadelta`. Per step:
 ///
@@ -83,18 +81,17 @@ impl<F: Float> Default for Adadelta<F> {
 
 impl<F: Float> Adadelta<F> {
     /// One update of the parameter that is `index`-th in visit order, copying the values it
-    /// replaces into `before` if given; whether the updated values are all finite (checked
-    /// only with a backup).
-    fn apply(
+    /// replaces into `before` with `BACKUP`; whether the updated values are all finite
+    /// (known only with `BACKUP`).
+    fn apply<const BACKUP: bool>(
         &mut self,
         index: usize,
         value: &mut [F],
         grad: &[F],
-        mut before: Option<&mut [F]>,
+        before: &mut [F],
     ) -> Result<bool> {
         Optimizer::<F>::validate(self)?;
-        check_update("Adadelta", value, grad, before.as_deref_mut())?;
-        let checked = before.is_some();
+        check_update::<F, BACKUP>("Adadelta", value, grad, before)?;
         let n = value.len();
         let state = self.states.get(index, n, |n| AdadeltaState {
             square_avg: vec![F::zero(); n],
@@ -105,7 +102,7 @@ impl<F: Float> Adadelta<F> {
         let (eps, minus_lr) = (F::from_f64(self.eps), F::from_f64(-self.lr));
         let square_avg = &mut state.square_avg[..n];
         let acc_delta = &mut state.acc_delta[..n];
-        each(&mut *value, grad, before, |i, p, g| {
+        let finite = each::<F, BACKUP>(value, grad, before, |i, p, g| {
             let (v, u) = (&mut square_avg[i], &mut acc_delta[i]);
             let g = if decay { g + weight_decay * *p } else { g };
             *v = *v * rho + one_minus_rho * g * g;
@@ -113,13 +110,13 @@ impl<F: Float> Adadelta<F> {
             *u = *u * rho + one_minus_rho * delta * delta;
             *p += minus_lr * delta;
         });
-        Ok(!checked || all_finite(value))
+        Ok(finite)
     }
 }
 
 impl<F: Float> Optimizer<F> for Adadelta<F> {
     fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
-        self.apply(index, value, grad, None).map(|_| ())
+        self.apply::<false>(index, value, grad, &mut []).map(|_| ())
     }
 
     fn update_with_backup(
@@ -129,7 +126,7 @@ impl<F: Float> Optimizer<F> for Adadelta<F> {
         grad: &[F],
         before: &mut [F],
     ) -> Result<bool> {
-        self.apply(index, value, grad, Some(before))
+        self.apply::<true>(index, value, grad, before)
     }
 
     fn validate(&self) -> Result<()> {

@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::float::Float;
-use crate::optim::{all_finite, check_update, each, non_negative, Optimizer, ParamState, States};
+use crate::optim::{check_update, each, non_negative, Optimizer, ParamState, States};
 
 /// Adagrad as `torch.optim.Adagrad`. Per step t (counting from 1):
 ///
@@ -90,18 +90,17 @@ impl<F: Float> Default for Adagrad<F> {
 
 impl<F: Float> Adagrad<F> {
     /// One update of the parameter that is `index`-th in visit order, copying the values it
-    /// replaces into `before` if given; whether the updated values are all finite (checked
-    /// only with a backup).
-    fn apply(
+    /// replaces into `before` with `BACKUP`; whether the updated values are all finite
+    /// (known only with `BACKUP`).
+    fn apply<const BACKUP: bool>(
         &mut self,
         index: usize,
         value: &mut [F],
         grad: &[F],
-        mut before: Option<&mut [F]>,
+        before: &mut [F],
     ) -> Result<bool> {
         Optimizer::<F>::validate(self)?;
-        check_update("Adagrad", value, grad, before.as_deref_mut())?;
-        let checked = before.is_some();
+        check_update::<F, BACKUP>("Adagrad", value, grad, before)?;
         let initial = F::from_f64(self.initial_accumulator_value);
         let n = value.len();
         let state = self.states.get(index, n, |n| AdagradState {
@@ -114,19 +113,19 @@ impl<F: Float> Adagrad<F> {
         let (decay, weight_decay) = (self.weight_decay != 0.0, F::from_f64(self.weight_decay));
         let eps = F::from_f64(self.eps);
         let sum = &mut state.sum[..n];
-        each(&mut *value, grad, before, |i, p, g| {
+        let finite = each::<F, BACKUP>(value, grad, before, |i, p, g| {
             let s = &mut sum[i];
             let g = if decay { g + weight_decay * *p } else { g };
             *s += g * g;
             *p += minus_clr * g / (s.sqrt() + eps);
         });
-        Ok(!checked || all_finite(value))
+        Ok(finite)
     }
 }
 
 impl<F: Float> Optimizer<F> for Adagrad<F> {
     fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
-        self.apply(index, value, grad, None).map(|_| ())
+        self.apply::<false>(index, value, grad, &mut []).map(|_| ())
     }
 
     fn update_with_backup(
@@ -136,7 +135,7 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
         grad: &[F],
         before: &mut [F],
     ) -> Result<bool> {
-        self.apply(index, value, grad, Some(before))
+        self.apply::<true>(index, value, grad, before)
     }
 
     fn validate(&self) -> Result<()> {

@@ -3,8 +3,7 @@
 use crate::error::Result;
 use crate::float::Float;
 use crate::optim::{
-    all_finite, check_update, each, ensure_zeros, lerp, non_negative, unit, Optimizer, ParamState,
-    States,
+    check_update, each, ensure_zeros, lerp, non_negative, unit, Optimizer, ParamState, States,
 };
 
 /// Adam as `torch.optim.Adam`. Per step t (counting from 1), with (β₁, β₂) = `betas`:
@@ -104,18 +103,18 @@ impl Settings {
         non_negative::<F>(self.name, "weight_decay", self.weight_decay)
     }
 
-    /// One Adam/AdamW step of one parameter, copying the values it replaces into `before` if
-    /// given; whether the updated values are all finite (checked only with a backup).
-    fn update<F: Float>(
+    /// One Adam/AdamW step of one parameter, copying the values it replaces into `before`
+    /// with `BACKUP`; whether the updated values are all finite (known only with `BACKUP`).
+    fn update<F: Float, const BACKUP: bool>(
         &self,
         states: &mut States<AdamState<F>>,
         index: usize,
         value: &mut [F],
         grad: &[F],
-        mut before: Option<&mut [F]>,
+        before: &mut [F],
     ) -> Result<bool> {
         self.validate::<F>()?;
-        check_update(self.name, value, grad, before.as_deref_mut())?;
+        check_update::<F, BACKUP>(self.name, value, grad, before)?;
         let n = value.len();
         let state = states.get(index, n, |n| AdamState {
             step: 0,
@@ -141,12 +140,12 @@ impl Settings {
         let one_minus_beta1 = F::from_f64(1.0 - beta1);
         let (beta2, one_minus_beta2) = (F::from_f64(beta2), F::from_f64(1.0 - beta2));
         let eps = F::from_f64(self.eps);
-        let amsgrad = self.amsgrad;
-        let checked = before.is_some();
         let exp_avg = &mut state.exp_avg[..n];
         let exp_avg_sq = &mut state.exp_avg_sq[..n];
-        let max_exp_avg_sq = &mut state.max_exp_avg_sq[..if amsgrad { n } else { 0 }];
-        each(&mut *value, grad, before, |i, p, g| {
+        let max_exp_avg_sq = &mut state.max_exp_avg_sq[..if self.amsgrad { n } else { 0 }];
+        // One loop with AMSGrad and one without: with the choice inside, the loop does not
+        // vectorize.
+        let mut step = |amsgrad: bool, i: usize, p: &mut F, g: F| {
             if let Some(shrink) = shrink {
                 *p *= shrink;
             }
@@ -165,8 +164,13 @@ impl Settings {
                 *v
             };
             *p += minus_step_size * *m / (v.sqrt() / bias_correction2_sqrt + eps);
-        });
-        Ok(!checked || all_finite(value))
+        };
+        let finite = if self.amsgrad {
+            each::<F, BACKUP>(value, grad, before, |i, p, g| step(true, i, p, g))
+        } else {
+            each::<F, BACKUP>(value, grad, before, |i, p, g| step(false, i, p, g))
+        };
+        Ok(finite)
     }
 }
 
@@ -232,7 +236,7 @@ macro_rules! adam_variant {
         impl<F: Float> Optimizer<F> for $name<F> {
             fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
                 self.settings()
-                    .update(&mut self.states, index, value, grad, None)
+                    .update::<F, false>(&mut self.states, index, value, grad, &mut [])
                     .map(|_| ())
             }
 
@@ -244,7 +248,7 @@ macro_rules! adam_variant {
                 before: &mut [F],
             ) -> Result<bool> {
                 self.settings()
-                    .update(&mut self.states, index, value, grad, Some(before))
+                    .update::<F, true>(&mut self.states, index, value, grad, before)
             }
 
             fn validate(&self) -> Result<()> {

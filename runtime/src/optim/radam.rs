@@ -2,9 +2,7 @@
 
 use crate::error::Result;
 use crate::float::Float;
-use crate::optim::{
-    all_finite, check_update, each, lerp, non_negative, unit, Optimizer, ParamState, States,
-};
+use crate::optim::{check_update, each, lerp, non_negative, unit, Optimizer, ParamState, States};
 
 /// RAdam as `torch.optim.RAdam`. Per step t (counting from 1), with (β₁, β₂) = `betas`:
 ///
@@ -95,18 +93,17 @@ impl<F: Float> Default for RAdam<F> {
 
 impl<F: Float> RAdam<F> {
     /// One update of the parameter that is `index`-th in visit order, copying the values it
-    /// replaces into `before` if given; whether the updated values are all finite (checked
-    /// only with a backup).
-    fn apply(
+    /// replaces into `before` with `BACKUP`; whether the updated values are all finite
+    /// (known only with `BACKUP`).
+    fn apply<const BACKUP: bool>(
         &mut self,
         index: usize,
         value: &mut [F],
         grad: &[F],
-        mut before: Option<&mut [F]>,
+        before: &mut [F],
     ) -> Result<bool> {
         Optimizer::<F>::validate(self)?;
-        check_update("RAdam", value, grad, before.as_deref_mut())?;
-        let checked = before.is_some();
+        check_update::<F, BACKUP>("RAdam", value, grad, before)?;
         let n = value.len();
         let state = self.states.get(index, n, |n| RAdamState {
             step: 0,
@@ -138,7 +135,7 @@ impl<F: Float> RAdam<F> {
         let (eps, lr) = (F::from_f64(self.eps), F::from_f64(self.lr));
         let exp_avg = &mut state.exp_avg[..n];
         let exp_avg_sq = &mut state.exp_avg_sq[..n];
-        each(&mut *value, grad, before, |i, p, g| {
+        let finite = each::<F, BACKUP>(value, grad, before, |i, p, g| {
             let (m, v) = (&mut exp_avg[i], &mut exp_avg_sq[i]);
             if decay && !coupled {
                 *p *= shrink;
@@ -155,13 +152,13 @@ impl<F: Float> RAdam<F> {
                 None => corrected * lr,
             };
         });
-        Ok(!checked || all_finite(value))
+        Ok(finite)
     }
 }
 
 impl<F: Float> Optimizer<F> for RAdam<F> {
     fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
-        self.apply(index, value, grad, None).map(|_| ())
+        self.apply::<false>(index, value, grad, &mut []).map(|_| ())
     }
 
     fn update_with_backup(
@@ -171,7 +168,7 @@ impl<F: Float> Optimizer<F> for RAdam<F> {
         grad: &[F],
         before: &mut [F],
     ) -> Result<bool> {
-        self.apply(index, value, grad, Some(before))
+        self.apply::<true>(index, value, grad, before)
     }
 
     fn validate(&self) -> Result<()> {

@@ -3,7 +3,7 @@
 use crate::error::Result;
 use crate::float::Float;
 use crate::optim::{
-    all_finite, check_update, each, ensure_zeros, lerp, non_negative, Optimizer, ParamState, States,
+    check_update, each, ensure_zeros, lerp, non_negative, Optimizer, ParamState, States,
 };
 
 /// RMSprop as `torch.optim.RMSprop`. Per step:
@@ -104,18 +104,17 @@ impl<F: Float> Default for RmsProp<F> {
 
 impl<F: Float> RmsProp<F> {
     /// One update of the parameter that is `index`-th in visit order, copying the values it
-    /// replaces into `before` if given; whether the updated values are all finite (checked
-    /// only with a backup).
-    fn apply(
+    /// replaces into `before` with `BACKUP`; whether the updated values are all finite
+    /// (known only with `BACKUP`).
+    fn apply<const BACKUP: bool>(
         &mut self,
         index: usize,
         value: &mut [F],
         grad: &[F],
-        mut before: Option<&mut [F]>,
+        before: &mut [F],
     ) -> Result<bool> {
         Optimizer::<F>::validate(self)?;
-        check_update("RmsProp", value, grad, before.as_deref_mut())?;
-        let checked = before.is_some();
+        check_update::<F, BACKUP>("RmsProp", value, grad, before)?;
         let n = value.len();
         let state = self.states.get(index, n, |n| RmsPropState {
             square_avg: vec![F::zero(); n],
@@ -137,7 +136,7 @@ impl<F: Float> RmsProp<F> {
         let square_avg = &mut state.square_avg[..n];
         let grad_avg = &mut state.grad_avg[..if centered { n } else { 0 }];
         let momentum_buffer = &mut state.momentum_buffer[..if with_momentum { n } else { 0 }];
-        each(&mut *value, grad, before, |i, p, g| {
+        let finite = each::<F, BACKUP>(value, grad, before, |i, p, g| {
             let g = if decay { g + weight_decay * *p } else { g };
             let v = &mut square_avg[i];
             *v = *v * alpha + one_minus_alpha * g * g;
@@ -156,13 +155,13 @@ impl<F: Float> RmsProp<F> {
                 *p += minus_lr * g / d;
             }
         });
-        Ok(!checked || all_finite(value))
+        Ok(finite)
     }
 }
 
 impl<F: Float> Optimizer<F> for RmsProp<F> {
     fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
-        self.apply(index, value, grad, None).map(|_| ())
+        self.apply::<false>(index, value, grad, &mut []).map(|_| ())
     }
 
     fn update_with_backup(
@@ -172,7 +171,7 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
         grad: &[F],
         before: &mut [F],
     ) -> Result<bool> {
-        self.apply(index, value, grad, Some(before))
+        self.apply::<true>(index, value, grad, before)
     }
 
     fn validate(&self) -> Result<()> {

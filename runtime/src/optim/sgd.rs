@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::kernels;
 use crate::optim::{
-    all_finite, check_update, each, finite, non_negative, Optimizer, ParamState, States,
+    all_finite_of, check_update, each, finite, non_negative, Optimizer, ParamState, States,
 };
 
 /// SGD as `torch.optim.SGD`. With only a learning rate it is plain gradient descent,
@@ -97,47 +97,41 @@ impl<F: Float> Default for Sgd<F> {
 
 impl<F: Float> Sgd<F> {
     /// One update of the parameter that is `index`-th in visit order, copying the values it
-    /// replaces into `before` if given; whether the updated values are all finite (checked
-    /// only with a backup, on the threads that updated them).
-    fn apply(
+    /// replaces into `before` with `BACKUP`; whether the updated values are all finite (known
+    /// only with `BACKUP`, checked by the threads that updated them).
+    fn apply<const BACKUP: bool>(
         &mut self,
         index: usize,
         value: &mut [F],
         grad: &[F],
-        mut before: Option<&mut [F]>,
+        before: &mut [F],
     ) -> Result<bool> {
         Optimizer::<F>::validate(self)?;
-        check_update("Sgd", value, grad, before.as_deref_mut())?;
+        check_update::<F, BACKUP>("Sgd", value, grad, before)?;
         let n = value.len();
         let finite = AtomicBool::new(true);
-        let minus_lr = F::from_f64(-self.lr);
-        let decay = self.weight_decay != 0.0;
-        let weight_decay = F::from_f64(self.weight_decay);
+        let (minus_lr, decay, weight_decay) = self.plain_step();
         // Large tensors are updated by the kernels' threads, each on the rows it computes.
-        let parts = kernels::elementwise_parts(value.len(), 16);
-        let mut backups = before.map(|before| kernels::slice_carver(before, 1));
+        let parts = kernels::elementwise_parts(n, 16);
+        let mut backups = kernels::slice_carver(before, usize::from(BACKUP));
         let mut values = kernels::slice_carver(value, 1);
         if self.momentum == 0.0 {
             parts.run(
-                |range| {
-                    let before = backups.as_mut().map(|carve| carve(range.clone()));
-                    (values(range), before)
-                },
+                |range| (values(range.clone()), backups(range)),
                 |range, (value, before)| {
                     // Scalars copied into locals and one loop per case, so the loop
                     // vectorizes (read through the closure's references, they were reloaded
                     // every element).
                     let (minus_lr, weight_decay) = (minus_lr, weight_decay);
-                    let checked = before.is_some();
                     let grad = &grad[range];
-                    if decay {
-                        each(&mut *value, grad, before, |_, p, g| {
+                    let part_finite = if decay {
+                        each::<F, BACKUP>(value, grad, before, |_, p, g| {
                             *p += minus_lr * (g + weight_decay * *p);
-                        });
+                        })
                     } else {
-                        each(&mut *value, grad, before, |_, p, g| *p += minus_lr * g);
-                    }
-                    if checked && !all_finite(value) {
+                        each::<F, BACKUP>(value, grad, before, |_, p, g| *p += minus_lr * g)
+                    };
+                    if !part_finite {
                         finite.store(false, Ordering::Relaxed);
                     }
                 },
@@ -156,34 +150,42 @@ impl<F: Float> Sgd<F> {
         let mut buffers = kernels::slice_carver(&mut state.momentum_buffer, 1);
         parts.run(
             |range| {
-                let before = backups.as_mut().map(|carve| carve(range.clone()));
-                (values(range.clone()), buffers(range), before)
+                (
+                    values(range.clone()),
+                    buffers(range.clone()),
+                    backups(range),
+                )
             },
             |range, (value, buffer, before)| {
                 let (minus_lr, weight_decay, momentum, keep) =
                     (minus_lr, weight_decay, momentum, keep);
                 let (decay, first, nesterov) = (decay, first, nesterov);
-                let checked = before.is_some();
                 let buffer = &mut buffer[..value.len()];
-                each(&mut *value, &grad[range], before, |i, p, g| {
+                let part_finite = each::<F, BACKUP>(value, &grad[range], before, |i, p, g| {
                     let b = &mut buffer[i];
                     let g = if decay { g + weight_decay * *p } else { g };
                     *b = if first { g } else { *b * momentum + keep * g };
                     let direction = if nesterov { g + momentum * *b } else { *b };
                     *p += minus_lr * direction;
                 });
-                if checked && !all_finite(value) {
+                if !part_finite {
                     finite.store(false, Ordering::Relaxed);
                 }
             },
         );
         Ok(finite.into_inner())
     }
+
+    /// The step's scalars in `F`: −lr, whether there is weight decay, and its factor.
+    fn plain_step(&self) -> (F, bool, F) {
+        let decay = self.weight_decay != 0.0;
+        (F::from_f64(-self.lr), decay, F::from_f64(self.weight_decay))
+    }
 }
 
 impl<F: Float> Optimizer<F> for Sgd<F> {
     fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
-        self.apply(index, value, grad, None).map(|_| ())
+        self.apply::<false>(index, value, grad, &mut []).map(|_| ())
     }
 
     fn update_with_backup(
@@ -193,7 +195,40 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
         grad: &[F],
         before: &mut [F],
     ) -> Result<bool> {
-        self.apply(index, value, grad, Some(before))
+        self.apply::<true>(index, value, grad, before)
+    }
+
+    /// Without momentum, the update is p + (−lr)·(g + weight_decay·p) with nothing else
+    /// changed, so it is computed here, in the same order (hence to the same bits), only to
+    /// see whether it is finite: one read of the parameter and its gradient, split over the
+    /// kernels' threads as the update is.
+    fn update_stays_finite(&self, _index: usize, value: &[F], grad: &[F]) -> Option<bool> {
+        if self.momentum != 0.0
+            || value.len() != grad.len()
+            || Optimizer::<F>::validate(self).is_err()
+        {
+            return None;
+        }
+        let (minus_lr, decay, weight_decay) = self.plain_step();
+        let finite = AtomicBool::new(true);
+        kernels::elementwise_parts(value.len(), 16).run(
+            |_| (),
+            |range, ()| {
+                let (minus_lr, weight_decay) = (minus_lr, weight_decay);
+                let (value, grad) = (&value[range.clone()], &grad[range]);
+                let part_finite = if decay {
+                    all_finite_of(value, grad, move |p, g| {
+                        p + minus_lr * (g + weight_decay * p)
+                    })
+                } else {
+                    all_finite_of(value, grad, move |p, g| p + minus_lr * g)
+                };
+                if !part_finite {
+                    finite.store(false, Ordering::Relaxed);
+                }
+            },
+        );
+        Some(finite.into_inner())
     }
 
     fn validate(&self) -> Result<()> {

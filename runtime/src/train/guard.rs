@@ -1,6 +1,6 @@
-//! Divergence detection (the loss and every gradient checked before each step, every updated
-//! parameter after it) and copies of a model's tensors (the best epoch's weights, the buffers
-//! and parameters before a step).
+//! Divergence detection (the loss and every gradient checked before each step, and its
+//! update before or after it) and copies of a model's tensors (the best epoch's weights, the
+//! buffers and parameters before a step).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -13,12 +13,44 @@ use crate::kernels;
 use crate::model::Model;
 use crate::optim::{self, Optimizer};
 
-/// Whether every gradient of `model` is finite: one pass over the gradients, stopping at the
-/// first parameter that is not. What `fit` runs between `backward` and the optimizer step.
-pub(super) fn gradients_finite<F: Float, M: Model<F> + ?Sized>(model: &mut M) -> bool {
-    let mut finite = true;
-    model.visit_params(&mut |p| finite = finite && all_finite(p.grad));
-    finite
+/// What the check before an optimizer step found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Checked {
+    /// Every gradient is finite, and the optimizer said of every parameter that its update
+    /// stays finite ([`Optimizer::update_stays_finite`]): update without a backup.
+    Safe,
+    /// Every gradient is finite; update with a backup ([`Backup::step`]).
+    Unchecked,
+    /// A gradient is NaN or infinite.
+    BadGradients,
+}
+
+/// Whether every gradient of `model` is finite, and, if `optimizer` is given, whether it can
+/// tell that its update leaves every parameter finite. One pass over the gradients (and the
+/// parameters, where the optimizer reads them to tell), stopping at the first parameter whose
+/// gradient is not finite. What `fit` runs between `backward` and the optimizer step.
+pub(super) fn check_step<F: Float, M: Model<F> + ?Sized, O: Optimizer<F> + ?Sized>(
+    model: &mut M,
+    optimizer: Option<&O>,
+) -> Checked {
+    let (mut index, mut gradients, mut safe) = (0, true, true);
+    model.visit_params(&mut |p| {
+        if !gradients {
+            return;
+        }
+        let answer = optimizer.and_then(|o| o.update_stays_finite(index, p.value, p.grad));
+        if answer != Some(true) {
+            // No answer, or no: a gradient that is not finite, or an update that overflows.
+            safe = false;
+            gradients = all_finite(p.grad);
+        }
+        index += 1;
+    });
+    match (gradients, safe) {
+        (false, _) => Checked::BadGradients,
+        (true, true) => Checked::Safe,
+        (true, false) => Checked::Unchecked,
+    }
 }
 
 /// Whether no element of `xs` is NaN or infinite.
@@ -48,7 +80,7 @@ fn first_non_finite<F: Float>(xs: &[F]) -> Option<(usize, String)> {
 }
 
 /// A [`Error::Diverged`] at `epoch`, `step` for gradients found non-finite by
-/// [`gradients_finite`]: names the first parameter (in visit order) whose gradient is not
+/// [`check_step`]: names the first parameter (in visit order) whose gradient is not
 /// finite, and lists the others.
 pub(super) fn gradient_error<F: Float, M: Model<F> + ?Sized>(
     model: &mut M,

@@ -2,13 +2,13 @@
 //!
 //! [`fit`] runs mini-batch gradient descent with everything a training run usually needs:
 //! seeded shuffling, validation data or a split, loss/accuracy/top-k metrics, a learning-rate
-//! [`Schedule`](crate::schedule::Schedule), gradient clipping, early stopping that restores
-//! the best weights, a per-epoch callback, progress on the terminal, and a returned
-//! [`History`] (plotted by `History::plot` with the `plot` feature). It also guards against
-//! divergence, always: the loss and every gradient are checked before each optimizer step,
-//! and every updated parameter after it (a finite learning rate can still overflow); a NaN or
+//! [`Schedule`], gradient clipping, early stopping that restores the best weights, a
+//! per-epoch callback, progress on the terminal, and a returned [`History`] (plotted by
+//! `History::plot` with the `plot` feature). It also guards against divergence, always: the
+//! loss and every gradient are checked before each optimizer step, and no step that makes a
+//! parameter NaN or infinite is kept (a finite learning rate can still overflow); a NaN or
 //! infinity stops training with an [`Error::Diverged`] naming the epoch, the step and the
-//! layer, the model keeping its last good weights (an update that overflows is put back).
+//! layer, the model keeping its last good weights.
 //!
 //! ```
 //! use axonal::optim::Adam;
@@ -58,11 +58,11 @@ use crate::data::{Dataset, TargetsView};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::model::{check_input, Mode, Model};
-use crate::optim::{clip_grad_norm, clip_grad_value, Optimizer};
+use crate::optim::{self, clip_grad_norm, clip_grad_value, Optimizer};
 use crate::schedule::Schedule;
 
 use batches::Batches;
-use guard::{Backup, Snapshot};
+use guard::{Backup, Checked, Snapshot};
 use metrics::Totals;
 use progress::Progress;
 
@@ -93,10 +93,12 @@ pub struct Evaluation {
 ///    `config.seed + epoch index` (so the same seed gives a bit-identical run, and an epoch's
 ///    order does not depend on earlier ones);
 /// 3. for every mini-batch: forward (train mode), loss, backward, the divergence check,
-///    gradient clipping if asked, one optimizer step through
-///    [`Optimizer::update_with_backup`], which keeps the values it replaces and says whether
-///    the new ones are finite. Batches are gathered into buffers reused across steps: a
-///    steady-state step allocates nothing;
+///    gradient clipping if asked, one optimizer step. The step is never kept if it makes a
+///    parameter NaN or infinite: without clipping, the check of the gradients also asks the
+///    optimizer whether its update stays finite ([`Optimizer::update_stays_finite`]; plain
+///    SGD answers), and when it cannot tell, the step goes through
+///    [`Optimizer::update_with_backup`], which keeps the values it replaces. Batches are
+///    gathered into buffers reused across steps: a steady-state step allocates nothing;
 /// 4. evaluates on the validation data (eval mode, batches of `batch_size`), reports the epoch,
 ///    updates early stopping and calls the `on_epoch` callback.
 ///
@@ -104,8 +106,8 @@ pub struct Evaluation {
 /// [`Error::Config`] for invalid settings (a schedule's rate that is negative, NaN or
 /// infinite, at the epoch it would be used), the data errors of [`evaluate`], and
 /// [`Error::Diverged`] when the loss, a gradient or an updated parameter becomes NaN or
-/// infinite: the loss and gradients are checked before the optimizer step and the updated
-/// parameters right after it, and a step that made a parameter non-finite is put back, so the
+/// infinite: the loss and gradients are checked before the optimizer step, and the step's
+/// result before it (plain SGD) or right after it (with a copy to put back), so the
 /// parameters are those before the failing step and the buffers (batchnorm's running
 /// statistics) are put back as they were before its forward pass. (The optimizer's own state,
 /// such as its moments, is not put back; [`Optimizer::reset`] it before training on.)
@@ -268,7 +270,12 @@ impl<F: Float> Run<'_, F> {
             }
             totals.add(loss, model.output(), targets);
             model.backward(x)?;
-            if !guard::gradients_finite(model) {
+            // The gradients are checked before clipping (which would spread a NaN); the
+            // optimizer checks its update in the same pass only without clipping, which would
+            // change the gradients it checked.
+            let clipping = config.clip_norm.is_some() || config.clip_value.is_some();
+            let checked = guard::check_step(model, (!clipping).then_some(&*optimizer));
+            if checked == Checked::BadGradients {
                 self.buffers.restore(model);
                 let at = (epoch, step + 1);
                 return Err(guard::gradient_error(model, at, loss, (x, targets, rows)));
@@ -280,17 +287,21 @@ impl<F: Float> Run<'_, F> {
             if let Some(clip) = config.clip_value {
                 clip_grad_value(&mut handle, clip);
             }
-            // The update, put back if it makes a parameter NaN or infinite.
-            match self.params.step(model, optimizer) {
-                Ok(None) => {}
-                Ok(Some(overflow)) => {
-                    self.buffers.restore(model);
-                    let lr = optimizer.learning_rate();
-                    return Err(guard::overflow_error((epoch, step + 1), overflow, lr));
-                }
-                Err(e) => {
-                    self.buffers.restore(model);
-                    return Err(e);
+            if checked == Checked::Safe {
+                optimizer.step(&mut handle);
+            } else {
+                // The update, put back if it makes a parameter NaN or infinite.
+                match self.params.step(model, optimizer) {
+                    Ok(None) => {}
+                    Ok(Some(overflow)) => {
+                        self.buffers.restore(model);
+                        let lr = optimizer.learning_rate();
+                        return Err(guard::overflow_error((epoch, step + 1), overflow, lr));
+                    }
+                    Err(e) => {
+                        self.buffers.restore(model);
+                        return Err(e);
+                    }
                 }
             }
             self.progress.step(&totals, start);
@@ -314,9 +325,11 @@ fn scheduled_rate<F: Float, O: Optimizer<F> + ?Sized>(
     let lr = schedule.lr(base_lr, epoch - 1);
     let refused = |why: String| {
         Error::Config(format!(
-            "schedule {schedule:?} gives the learning rate {lr} for epoch {epoch} (from the base \
-             rate {base_lr}), which {why}; choose settings whose rates stay finite and ≥ 0 over \
-             the run's epochs"
+            "schedule {schedule:?} gives the learning rate {} for epoch {epoch} (from the base \
+             rate {}), which {why}; choose schedule settings that keep every epoch's rate \
+             finite, ≥ 0 and accepted by the optimizer",
+            optim::number(lr),
+            optim::number(base_lr)
         ))
     };
     if !(lr >= 0.0 && lr.is_finite()) {
