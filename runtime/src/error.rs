@@ -202,9 +202,10 @@ pub enum Error {
         /// One line per problem, e.g. "fc1.weight: shape [10, 784] in the network, [10, 100] in the checkpoint".
         problems: Vec<String>,
     },
-    /// Training diverged: the loss or a gradient became NaN or infinite. `fit` checks the loss
-    /// and every gradient before each optimizer step (always on, one pass over the gradients),
-    /// so unless `what` says otherwise the model holds the weights from before the failing step.
+    /// Training diverged: the loss, a gradient or an updated parameter became NaN or infinite.
+    /// `fit` checks the loss and every gradient before each optimizer step (always on, one pass
+    /// over the gradients) and puts back a step that made a parameter non-finite, so unless
+    /// `what` says otherwise the model holds the weights from before the failing step.
     #[error("training diverged at epoch {epoch}, step {step}{}: {what}. Try a smaller learning rate or gradient clipping (`Fit::clip_grad_norm`), and check the data for NaN or infinite values", .layer.as_deref().map(|l| format!(" in layer `{l}`")).unwrap_or_default())]
     Diverged {
         /// Epoch, counting from 1.

@@ -31,7 +31,11 @@ pub trait Schedule: Debug + Send + Sync {
     /// The learning rate for epoch `epoch` (counting from 0) of a run that starts at `base_lr`.
     fn lr(&self, base_lr: f64, epoch: usize) -> f64;
 
-    /// Checks the schedule's settings against the ranges PyTorch accepts.
+    /// Checks the schedule's settings: the ranges PyTorch accepts, and factors and rates
+    /// that are finite and not negative (a negative or NaN rate cannot train). `fit` calls
+    /// it before training starts; the constructors do not (the settings are public fields,
+    /// so they could be changed after construction anyway), as the optimizers' builders do
+    /// not. `fit` also checks every rate a schedule gives before using it.
     ///
     /// # Errors
     /// [`Error::Config`] naming the schedule, the setting and its value.
@@ -39,6 +43,21 @@ pub trait Schedule: Debug + Send + Sync {
         Ok(())
     }
 }
+
+/// `Err` unless the setting `name` of `schedule` is a finite number ≥ 0.
+fn finite_non_negative(schedule: &str, name: &str, value: f64, why: &str) -> Result<()> {
+    if value >= 0.0 && value.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "{schedule} schedule: {name} must be a finite number ≥ 0 ({why}), got {}",
+            crate::optim::number(value)
+        )))
+    }
+}
+
+/// Why a decay factor must be finite and not negative.
+const GAMMA: &str = "the factor the rate is multiplied by: below 1 to decay, above 1 to grow";
 
 /// The base rate at every epoch: no schedule.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -79,7 +98,7 @@ impl Schedule for Step {
                 "Step schedule: step_size must be at least 1".into(),
             ));
         }
-        Ok(())
+        finite_non_negative("Step", "gamma", self.gamma, GAMMA)
     }
 }
 
@@ -111,6 +130,10 @@ impl Schedule for MultiStep {
         let passed = self.milestones.partition_point(|&m| m <= epoch);
         base_lr * self.gamma.powf(passed as f64)
     }
+
+    fn validate(&self) -> Result<()> {
+        finite_non_negative("MultiStep", "gamma", self.gamma, GAMMA)
+    }
 }
 
 /// Multiplies the rate by `gamma` every epoch, as `ExponentialLR`: lr = base · gamma^epoch.
@@ -130,6 +153,10 @@ impl Exponential {
 impl Schedule for Exponential {
     fn lr(&self, base_lr: f64, epoch: usize) -> f64 {
         base_lr * self.gamma.powf(epoch as f64)
+    }
+
+    fn validate(&self) -> Result<()> {
+        finite_non_negative("Exponential", "gamma", self.gamma, GAMMA)
     }
 }
 
@@ -163,7 +190,12 @@ impl Schedule for CosineAnnealing {
                 "CosineAnnealing schedule: t_max must be at least 1".into(),
             ));
         }
-        Ok(())
+        finite_non_negative(
+            "CosineAnnealing",
+            "eta_min",
+            self.eta_min,
+            "the lowest learning rate of the cosine",
+        )
     }
 }
 
@@ -372,6 +404,24 @@ mod tests {
             "step_size 0 does not panic"
         );
         assert!(CosineAnnealing::new(0, 0.0).validate().is_err());
+        // Negative or non-finite factors and rates.
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            assert!(Step::new(1, bad).validate().is_err());
+            assert!(MultiStep::new(vec![1], bad).validate().is_err());
+            assert!(Exponential::new(bad).validate().is_err());
+            assert!(CosineAnnealing::new(2, bad).validate().is_err());
+        }
+        assert_eq!(
+            Exponential::new(-1.0).validate(),
+            Err(Error::Config(
+                "Exponential schedule: gamma must be a finite number ≥ 0 (the factor the rate \
+                 is multiplied by: below 1 to decay, above 1 to grow), got -1"
+                    .into()
+            ))
+        );
+        assert!(Exponential::new(0.0).validate().is_ok());
+        assert!(Exponential::new(1.5).validate().is_ok());
+        assert!(CosineAnnealing::new(2, 0.0).validate().is_ok());
         assert!(Linear::new(0.0, 1.0, 5).validate().is_err());
         assert!(Linear::new(0.5, 1.5, 5).validate().is_err());
         assert!(Linear::default().validate().is_ok());

@@ -114,6 +114,41 @@ fn fit_and_evaluate_allocate_per_call_not_per_step() {
     }
 }
 
+/// The steps whose update is made with a backup (an optimizer that cannot tell beforehand
+/// whether its update stays finite, or clipped gradients) allocate nothing either: the backup
+/// is allocated once per `fit` call.
+#[test]
+fn fit_with_backed_up_steps_allocates_per_call_not_per_step() {
+    use axonal::optim::Adam;
+    let data = mnist_like(150);
+    let mut net = Mnist::new(Relu, SoftmaxCrossEntropy, &mut StdRng::seed_from_u64(1));
+    let mut count = |epochs: usize, adam: bool| {
+        let before = allocations();
+        let r = if adam {
+            train::fit(
+                &mut net,
+                &data,
+                &mut Adam::new(1e-3),
+                &Fit::epochs(epochs).batch(16).quiet(),
+            )
+        } else {
+            train::fit(
+                &mut net,
+                &data,
+                &mut Sgd::new(0.01),
+                &Fit::epochs(epochs).batch(16).clip_grad_norm(1.0).quiet(),
+            )
+        };
+        r.unwrap();
+        allocations() - before
+    };
+    for adam in [true, false] {
+        count(1, adam); // warm-up
+        let (one, five) = (count(1, adam), count(5, adam));
+        assert_eq!(one, five, "fit allocates per call only (adam: {adam})");
+    }
+}
+
 /// Dropout, batch normalization and maxout: once sized for the largest batch, training
 /// steps (forward, backward with the input gradient) and eval forwards of any smaller or
 /// equal batch allocate nothing.

@@ -198,7 +198,11 @@ pub struct Batcher<'a, F> {
 }
 
 impl<'a, F: Float> Batcher<'a, F> {
-    /// A batcher over `data` in sample order, with buffers for `batch_size` rows.
+    /// A batcher over `data` in sample order, with buffers for `batch_size` rows. A batch
+    /// size larger than the dataset (up to `usize::MAX`) gives one batch of every sample.
+    ///
+    /// # Errors
+    /// [`Error::Config`] if `batch_size` is 0.
     pub fn new(data: &'a Dataset<F>, batch_size: usize) -> Result<Self> {
         if batch_size == 0 {
             return Err(Error::Config("batch size must be at least 1".into()));
@@ -255,9 +259,21 @@ impl<'a, F: Float> Batcher<'a, F> {
     /// # Panics
     /// If `index >= self.len()`.
     pub fn indices(&self, index: usize) -> &[usize] {
-        let start = index * self.batch_size;
-        assert!(start < self.order.len(), "batch {index} of {}", self.len());
-        &self.order[start..(start + self.batch_size).min(self.order.len())]
+        &self.order[self.range(index)]
+    }
+
+    /// The positions in `order` of batch `index`. The product `index · batch_size` is checked:
+    /// an index so large that it overflows is out of range like any other, not a wrapped-around
+    /// batch.
+    ///
+    /// # Panics
+    /// If `index >= self.len()`.
+    fn range(&self, index: usize) -> Range<usize> {
+        let n = self.order.len();
+        match index.checked_mul(self.batch_size) {
+            Some(start) if start < n => start..start + self.batch_size.min(n - start),
+            _ => panic!("batch {index} of {}", self.len()),
+        }
     }
 
     /// Gathers batch `index` (in the current order) and returns its inputs and targets.
@@ -265,9 +281,7 @@ impl<'a, F: Float> Batcher<'a, F> {
     /// # Panics
     /// If `index >= self.len()`.
     pub fn batch(&mut self, index: usize) -> (ArrayView2<'_, F>, TargetsView<'_, F>) {
-        let start = index * self.batch_size;
-        assert!(start < self.order.len(), "batch {index} of {}", self.len());
-        let indices = &self.order[start..(start + self.batch_size).min(self.order.len())];
+        let indices = &self.order[self.range(index)];
         let (inputs, targets) = (self.data.inputs(), self.data.targets());
 
         self.inputs.resize(indices.len());

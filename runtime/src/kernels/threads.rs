@@ -13,7 +13,9 @@
 //! One caller at a time owns the workers; a product started on another thread meanwhile
 //! (say, a second model trained concurrently) runs on that thread alone. The number of
 //! threads is [`threads()`]: the machine's cores, at most [`MAX_THREADS`], or the environment
-//! variable `AXONAL_THREADS`, or what [`set_threads`] last set.
+//! variable `AXONAL_THREADS`, or what [`set_threads`] last set; never more than the machine's
+//! available parallelism (spinning workers that wait for a core only slow the others down)
+//! nor than the 16 parts a product is split into at most.
 #![allow(unsafe_code)]
 
 use std::hint::spin_loop;
@@ -36,7 +38,8 @@ static LIMIT: AtomicUsize = AtomicUsize::new(0);
 /// turns the splitting off. Results do not depend on it.
 ///
 /// Workers already started stay; more than there are is capped by how many were started,
-/// which is at least `n` if this is called before the first product.
+/// which is `n` if this is called before the first product, up to the machine's available
+/// parallelism and 16 (the most parts a product is split into).
 ///
 /// # Panics
 /// If `n` is 0.
@@ -55,27 +58,55 @@ pub fn threads() -> usize {
     LIMIT.load(Ordering::Relaxed).min(workers + 1)
 }
 
-/// `AXONAL_THREADS` if set to a positive number, else the machine's cores up to
-/// [`MAX_THREADS`].
+/// The machine's available parallelism (1 if it cannot be told): the most threads that can
+/// run at once, affinity masks and cgroup quotas included.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The most threads the pool runs, the calling one included: more would never all get a core
+/// or a part of a product at once.
+fn most_threads() -> usize {
+    cores().min(super::MAX_PARTS)
+}
+
+/// `AXONAL_THREADS` if set to a positive number (at most the available parallelism), else
+/// the machine's cores up to [`MAX_THREADS`]; with a warning on stderr if the variable is set
+/// but not used as given.
 fn default_threads() -> usize {
-    let cores = || {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(MAX_THREADS)
+    let value = std::env::var("AXONAL_THREADS").ok();
+    let (n, warning) = threads_from_env(value.as_deref(), cores());
+    if let Some(warning) = warning {
+        eprintln!("axonal: {warning}");
+    }
+    n
+}
+
+/// The threads to use for the value `value` of `AXONAL_THREADS` (`None`: not set) on a
+/// machine that can run `cores` threads at once, and why the value was not used as given, if
+/// it was not: not a whole number ≥ 1 (then the default, `cores` up to [`MAX_THREADS`]), or
+/// more than `cores` (then `cores`).
+fn threads_from_env(value: Option<&str>, cores: usize) -> (usize, Option<String>) {
+    let default = cores.min(MAX_THREADS);
+    let Some(v) = value else {
+        return (default, None);
     };
-    match std::env::var("AXONAL_THREADS") {
-        Err(_) => cores(),
-        Ok(v) => match v.trim().parse::<usize>() {
-            Ok(n) if n > 0 => n,
-            _ => {
-                eprintln!(
-                    "axonal: ignoring AXONAL_THREADS={v:?} (expected a whole number ≥ 1); \
-                     using {} threads",
-                    cores()
-                );
-                cores()
-            }
-        },
+    match v.trim().parse::<usize>() {
+        Ok(n) if n > cores => (
+            cores,
+            Some(format!(
+                "AXONAL_THREADS={v:?} is more than the available parallelism ({cores}); using \
+                 {cores} threads (more would only wait for a core)"
+            )),
+        ),
+        Ok(n) if n > 0 => (n, None),
+        _ => (
+            default,
+            Some(format!(
+                "ignoring AXONAL_THREADS={v:?} (expected a whole number ≥ 1); using {default} \
+                 threads"
+            )),
+        ),
     }
 }
 
@@ -123,7 +154,8 @@ fn pool() -> &'static Pool {
         let wanted = match LIMIT.load(Ordering::Relaxed) {
             0 => default_threads(),
             n => n,
-        };
+        }
+        .min(most_threads());
         let pool: &'static Pool = Box::leak(Box::new(Pool {
             workers: AtomicUsize::new(0),
             job: Mutex::new(Job {
@@ -277,6 +309,55 @@ pub(crate) fn split(parts: usize, f: &(dyn Fn(usize) + Sync)) {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
+
+    /// Unset, invalid, usable and too large values of `AXONAL_THREADS` on a machine of 2 and
+    /// of 8 cores (a count above the cores used to start that many spinning workers).
+    #[test]
+    fn thread_counts_from_the_environment() {
+        assert_eq!(threads_from_env(None, 2), (2, None));
+        assert_eq!(threads_from_env(None, 8), (MAX_THREADS, None));
+        assert_eq!(threads_from_env(Some(" 2 "), 2), (2, None));
+        assert_eq!(threads_from_env(Some("6"), 8), (6, None));
+        for bad in ["0", "abc", "-3", "", "2.5", "99999999999999999999999"] {
+            let (n, warning) = threads_from_env(Some(bad), 2);
+            assert_eq!(n, 2, "{bad:?}");
+            assert_eq!(
+                warning.as_deref(),
+                Some(
+                    format!(
+                        "ignoring AXONAL_THREADS={bad:?} (expected a whole number ≥ 1); using 2 \
+                         threads"
+                    )
+                    .as_str()
+                )
+            );
+        }
+        for (many, cores) in [
+            ("1000", 2),
+            ("10000", 2),
+            ("9", 8),
+            ("18446744073709551615", 8),
+        ] {
+            let (n, warning) = threads_from_env(Some(many), cores);
+            assert_eq!(n, cores, "{many}");
+            assert_eq!(
+                warning,
+                Some(format!(
+                    "AXONAL_THREADS={many:?} is more than the available parallelism ({cores}); \
+                     using {cores} threads (more would only wait for a core)"
+                ))
+            );
+        }
+    }
+
+    #[test]
+    fn the_pool_is_never_larger_than_the_machine() {
+        assert!(pool().workers.load(Ordering::Relaxed) < most_threads().max(1));
+        let all = threads();
+        set_threads(100_000);
+        assert!(threads() <= most_threads());
+        set_threads(all);
+    }
 
     #[test]
     fn every_part_runs_once() {

@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::float::Float;
-use crate::optim::{check_lengths, non_negative, unit, Optimizer, ParamState, States};
+use crate::optim::{check_update, each, non_negative, unit, Optimizer, ParamState, States};
 
 /// Adadelta as `torch.optim.Adadelta`. Per step:
 ///
@@ -79,33 +79,61 @@ impl<F: Float> Default for Adadelta<F> {
     }
 }
 
-impl<F: Float> Optimizer<F> for Adadelta<F> {
-    fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
+impl<F: Float> Adadelta<F> {
+    /// One update of the parameter that is `index`-th in visit order, copying the values it
+    /// replaces into `before` with `BACKUP`; whether the updated values are all finite
+    /// (known only with `BACKUP`).
+    fn apply<const BACKUP: bool>(
+        &mut self,
+        index: usize,
+        value: &mut [F],
+        grad: &[F],
+        before: &mut [F],
+    ) -> Result<bool> {
         Optimizer::<F>::validate(self)?;
-        check_lengths("Adadelta", value, grad)?;
-        let state = self.states.get(index, value.len(), |n| AdadeltaState {
+        check_update::<F, BACKUP>("Adadelta", value, grad, before)?;
+        let n = value.len();
+        let state = self.states.get(index, n, |n| AdadeltaState {
             square_avg: vec![F::zero(); n],
             acc_delta: vec![F::zero(); n],
         });
         let (decay, weight_decay) = (self.weight_decay != 0.0, F::from_f64(self.weight_decay));
         let (rho, one_minus_rho) = (F::from_f64(self.rho), F::from_f64(1.0 - self.rho));
         let (eps, minus_lr) = (F::from_f64(self.eps), F::from_f64(-self.lr));
-        let averages = state.square_avg.iter_mut().zip(&mut state.acc_delta);
-        for ((p, &g), (v, u)) in value.iter_mut().zip(grad).zip(averages) {
+        let square_avg = &mut state.square_avg[..n];
+        let acc_delta = &mut state.acc_delta[..n];
+        let finite = each::<F, BACKUP>(value, grad, before, |i, p, g| {
+            let (v, u) = (&mut square_avg[i], &mut acc_delta[i]);
             let g = if decay { g + weight_decay * *p } else { g };
             *v = *v * rho + one_minus_rho * g * g;
             let delta = (*u + eps).sqrt() / (*v + eps).sqrt() * g;
             *u = *u * rho + one_minus_rho * delta * delta;
             *p += minus_lr * delta;
-        }
-        Ok(())
+        });
+        Ok(finite)
+    }
+}
+
+impl<F: Float> Optimizer<F> for Adadelta<F> {
+    fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
+        self.apply::<false>(index, value, grad, &mut []).map(|_| ())
+    }
+
+    fn update_with_backup(
+        &mut self,
+        index: usize,
+        value: &mut [F],
+        grad: &[F],
+        before: &mut [F],
+    ) -> Result<bool> {
+        self.apply::<true>(index, value, grad, before)
     }
 
     fn validate(&self) -> Result<()> {
-        non_negative("Adadelta", "lr", self.lr)?;
+        non_negative::<F>("Adadelta", "lr", self.lr)?;
         unit("Adadelta", "rho", self.rho, true)?;
-        non_negative("Adadelta", "eps", self.eps)?;
-        non_negative("Adadelta", "weight_decay", self.weight_decay)
+        non_negative::<F>("Adadelta", "eps", self.eps)?;
+        non_negative::<F>("Adadelta", "weight_decay", self.weight_decay)
     }
 
     fn reset(&mut self) {

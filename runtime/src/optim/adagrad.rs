@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::float::Float;
-use crate::optim::{check_lengths, non_negative, Optimizer, ParamState, States};
+use crate::optim::{check_update, each, non_negative, Optimizer, ParamState, States};
 
 /// Adagrad as `torch.optim.Adagrad`. Per step t (counting from 1):
 ///
@@ -88,12 +88,22 @@ impl<F: Float> Default for Adagrad<F> {
     }
 }
 
-impl<F: Float> Optimizer<F> for Adagrad<F> {
-    fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
+impl<F: Float> Adagrad<F> {
+    /// One update of the parameter that is `index`-th in visit order, copying the values it
+    /// replaces into `before` with `BACKUP`; whether the updated values are all finite
+    /// (known only with `BACKUP`).
+    fn apply<const BACKUP: bool>(
+        &mut self,
+        index: usize,
+        value: &mut [F],
+        grad: &[F],
+        before: &mut [F],
+    ) -> Result<bool> {
         Optimizer::<F>::validate(self)?;
-        check_lengths("Adagrad", value, grad)?;
+        check_update::<F, BACKUP>("Adagrad", value, grad, before)?;
         let initial = F::from_f64(self.initial_accumulator_value);
-        let state = self.states.get(index, value.len(), |n| AdagradState {
+        let n = value.len();
+        let state = self.states.get(index, n, |n| AdagradState {
             step: 0,
             sum: vec![initial; n],
         });
@@ -102,24 +112,42 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
         let minus_clr = F::from_f64(-clr);
         let (decay, weight_decay) = (self.weight_decay != 0.0, F::from_f64(self.weight_decay));
         let eps = F::from_f64(self.eps);
-        for ((p, &g), s) in value.iter_mut().zip(grad).zip(&mut state.sum) {
+        let sum = &mut state.sum[..n];
+        let finite = each::<F, BACKUP>(value, grad, before, |i, p, g| {
+            let s = &mut sum[i];
             let g = if decay { g + weight_decay * *p } else { g };
             *s += g * g;
             *p += minus_clr * g / (s.sqrt() + eps);
-        }
-        Ok(())
+        });
+        Ok(finite)
+    }
+}
+
+impl<F: Float> Optimizer<F> for Adagrad<F> {
+    fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
+        self.apply::<false>(index, value, grad, &mut []).map(|_| ())
+    }
+
+    fn update_with_backup(
+        &mut self,
+        index: usize,
+        value: &mut [F],
+        grad: &[F],
+        before: &mut [F],
+    ) -> Result<bool> {
+        self.apply::<true>(index, value, grad, before)
     }
 
     fn validate(&self) -> Result<()> {
-        non_negative("Adagrad", "lr", self.lr)?;
-        non_negative("Adagrad", "lr_decay", self.lr_decay)?;
-        non_negative("Adagrad", "weight_decay", self.weight_decay)?;
-        non_negative(
+        non_negative::<F>("Adagrad", "lr", self.lr)?;
+        non_negative::<F>("Adagrad", "lr_decay", self.lr_decay)?;
+        non_negative::<F>("Adagrad", "weight_decay", self.weight_decay)?;
+        non_negative::<F>(
             "Adagrad",
             "initial_accumulator_value",
             self.initial_accumulator_value,
         )?;
-        non_negative("Adagrad", "eps", self.eps)
+        non_negative::<F>("Adagrad", "eps", self.eps)
     }
 
     fn reset(&mut self) {

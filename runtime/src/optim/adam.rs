@@ -3,7 +3,7 @@
 use crate::error::Result;
 use crate::float::Float;
 use crate::optim::{
-    check_lengths, ensure_zeros, lerp, non_negative, unit, Optimizer, ParamState, States,
+    check_update, each, ensure_zeros, lerp, non_negative, unit, Optimizer, ParamState, States,
 };
 
 /// Adam as `torch.optim.Adam`. Per step t (counting from 1), with (β₁, β₂) = `betas`:
@@ -95,24 +95,26 @@ struct Settings {
 }
 
 impl Settings {
-    fn validate(&self) -> Result<()> {
-        non_negative(self.name, "lr", self.lr)?;
-        non_negative(self.name, "eps", self.eps)?;
+    fn validate<F: Float>(&self) -> Result<()> {
+        non_negative::<F>(self.name, "lr", self.lr)?;
+        non_negative::<F>(self.name, "eps", self.eps)?;
         unit(self.name, "beta1", self.betas.0, false)?;
         unit(self.name, "beta2", self.betas.1, false)?;
-        non_negative(self.name, "weight_decay", self.weight_decay)
+        non_negative::<F>(self.name, "weight_decay", self.weight_decay)
     }
 
-    /// One Adam/AdamW step of one parameter.
-    fn update<F: Float>(
+    /// One Adam/AdamW step of one parameter, copying the values it replaces into `before`
+    /// with `BACKUP`; whether the updated values are all finite (known only with `BACKUP`).
+    fn update<F: Float, const BACKUP: bool>(
         &self,
         states: &mut States<AdamState<F>>,
         index: usize,
         value: &mut [F],
         grad: &[F],
-    ) -> Result<()> {
-        self.validate()?;
-        check_lengths(self.name, value, grad)?;
+        before: &mut [F],
+    ) -> Result<bool> {
+        self.validate::<F>()?;
+        check_update::<F, BACKUP>(self.name, value, grad, before)?;
         let n = value.len();
         let state = states.get(index, n, |n| AdamState {
             step: 0,
@@ -138,17 +140,22 @@ impl Settings {
         let one_minus_beta1 = F::from_f64(1.0 - beta1);
         let (beta2, one_minus_beta2) = (F::from_f64(beta2), F::from_f64(1.0 - beta2));
         let eps = F::from_f64(self.eps);
-        for (i, (p, &g)) in value.iter_mut().zip(grad).enumerate() {
+        let exp_avg = &mut state.exp_avg[..n];
+        let exp_avg_sq = &mut state.exp_avg_sq[..n];
+        let max_exp_avg_sq = &mut state.max_exp_avg_sq[..if self.amsgrad { n } else { 0 }];
+        // One loop with AMSGrad and one without: with the choice inside, the loop does not
+        // vectorize.
+        let mut step = |amsgrad: bool, i: usize, p: &mut F, g: F| {
             if let Some(shrink) = shrink {
                 *p *= shrink;
             }
             let g = if coupled { g + weight_decay * *p } else { g };
-            let m = &mut state.exp_avg[i];
+            let m = &mut exp_avg[i];
             *m = lerp(*m, g, one_minus_beta1);
-            let v = &mut state.exp_avg_sq[i];
+            let v = &mut exp_avg_sq[i];
             *v = *v * beta2 + one_minus_beta2 * g * g;
-            let v = if self.amsgrad {
-                let max = &mut state.max_exp_avg_sq[i];
+            let v = if amsgrad {
+                let max = &mut max_exp_avg_sq[i];
                 if *v > *max || v.is_nan() {
                     *max = *v; // torch.maximum: NaN propagates
                 }
@@ -157,8 +164,13 @@ impl Settings {
                 *v
             };
             *p += minus_step_size * *m / (v.sqrt() / bias_correction2_sqrt + eps);
-        }
-        Ok(())
+        };
+        let finite = if self.amsgrad {
+            each::<F, BACKUP>(value, grad, before, |i, p, g| step(true, i, p, g))
+        } else {
+            each::<F, BACKUP>(value, grad, before, |i, p, g| step(false, i, p, g))
+        };
+        Ok(finite)
     }
 }
 
@@ -223,11 +235,24 @@ macro_rules! adam_variant {
 
         impl<F: Float> Optimizer<F> for $name<F> {
             fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
-                self.settings().update(&mut self.states, index, value, grad)
+                self.settings()
+                    .update::<F, false>(&mut self.states, index, value, grad, &mut [])
+                    .map(|_| ())
+            }
+
+            fn update_with_backup(
+                &mut self,
+                index: usize,
+                value: &mut [F],
+                grad: &[F],
+                before: &mut [F],
+            ) -> Result<bool> {
+                self.settings()
+                    .update::<F, true>(&mut self.states, index, value, grad, before)
             }
 
             fn validate(&self) -> Result<()> {
-                self.settings().validate()
+                self.settings().validate::<F>()
             }
 
             fn reset(&mut self) {

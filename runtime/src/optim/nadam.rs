@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::float::Float;
-use crate::optim::{check_lengths, lerp, non_negative, unit, Optimizer, ParamState, States};
+use crate::optim::{check_update, each, lerp, non_negative, unit, Optimizer, ParamState, States};
 
 /// NAdam as `torch.optim.NAdam`. Per step t (counting from 1), with (β₁, β₂) = `betas` and
 /// ψ = `momentum_decay`:
@@ -102,11 +102,21 @@ impl<F: Float> Default for NAdam<F> {
     }
 }
 
-impl<F: Float> Optimizer<F> for NAdam<F> {
-    fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
+impl<F: Float> NAdam<F> {
+    /// One update of the parameter that is `index`-th in visit order, copying the values it
+    /// replaces into `before` with `BACKUP`; whether the updated values are all finite
+    /// (known only with `BACKUP`).
+    fn apply<const BACKUP: bool>(
+        &mut self,
+        index: usize,
+        value: &mut [F],
+        grad: &[F],
+        before: &mut [F],
+    ) -> Result<bool> {
         Optimizer::<F>::validate(self)?;
-        check_lengths("NAdam", value, grad)?;
-        let state = self.states.get(index, value.len(), |n| NAdamState {
+        check_update::<F, BACKUP>("NAdam", value, grad, before)?;
+        let n = value.len();
+        let state = self.states.get(index, n, |n| NAdamState {
             step: 0,
             mu_product: 1.0,
             exp_avg: vec![F::zero(); n],
@@ -129,8 +139,10 @@ impl<F: Float> Optimizer<F> for NAdam<F> {
         let one_minus_beta1 = F::from_f64(1.0 - beta1);
         let (beta2, one_minus_beta2) = (F::from_f64(beta2), F::from_f64(1.0 - beta2));
         let eps = F::from_f64(self.eps);
-        let averages = state.exp_avg.iter_mut().zip(&mut state.exp_avg_sq);
-        for ((p, &g), (m, v)) in value.iter_mut().zip(grad).zip(averages) {
+        let exp_avg = &mut state.exp_avg[..n];
+        let exp_avg_sq = &mut state.exp_avg_sq[..n];
+        let finite = each::<F, BACKUP>(value, grad, before, |i, p, g| {
+            let (m, v) = (&mut exp_avg[i], &mut exp_avg_sq[i]);
             if decay && !coupled {
                 *p *= shrink;
             }
@@ -140,17 +152,33 @@ impl<F: Float> Optimizer<F> for NAdam<F> {
             let d = (*v / bias_correction2).sqrt() + eps;
             *p += grad_coef * g / d;
             *p += avg_coef * *m / d;
-        }
-        Ok(())
+        });
+        Ok(finite)
+    }
+}
+
+impl<F: Float> Optimizer<F> for NAdam<F> {
+    fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
+        self.apply::<false>(index, value, grad, &mut []).map(|_| ())
+    }
+
+    fn update_with_backup(
+        &mut self,
+        index: usize,
+        value: &mut [F],
+        grad: &[F],
+        before: &mut [F],
+    ) -> Result<bool> {
+        self.apply::<true>(index, value, grad, before)
     }
 
     fn validate(&self) -> Result<()> {
-        non_negative("NAdam", "lr", self.lr)?;
-        non_negative("NAdam", "eps", self.eps)?;
+        non_negative::<F>("NAdam", "lr", self.lr)?;
+        non_negative::<F>("NAdam", "eps", self.eps)?;
         unit("NAdam", "beta1", self.betas.0, false)?;
         unit("NAdam", "beta2", self.betas.1, false)?;
-        non_negative("NAdam", "weight_decay", self.weight_decay)?;
-        non_negative("NAdam", "momentum_decay", self.momentum_decay)
+        non_negative::<F>("NAdam", "weight_decay", self.weight_decay)?;
+        non_negative::<F>("NAdam", "momentum_decay", self.momentum_decay)
     }
 
     fn reset(&mut self) {

@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::float::Float;
-use crate::optim::{check_lengths, lerp, non_negative, unit, Optimizer, ParamState, States};
+use crate::optim::{check_update, each, lerp, non_negative, unit, Optimizer, ParamState, States};
 
 /// RAdam as `torch.optim.RAdam`. Per step t (counting from 1), with (β₁, β₂) = `betas`:
 ///
@@ -91,11 +91,21 @@ impl<F: Float> Default for RAdam<F> {
     }
 }
 
-impl<F: Float> Optimizer<F> for RAdam<F> {
-    fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
+impl<F: Float> RAdam<F> {
+    /// One update of the parameter that is `index`-th in visit order, copying the values it
+    /// replaces into `before` with `BACKUP`; whether the updated values are all finite
+    /// (known only with `BACKUP`).
+    fn apply<const BACKUP: bool>(
+        &mut self,
+        index: usize,
+        value: &mut [F],
+        grad: &[F],
+        before: &mut [F],
+    ) -> Result<bool> {
         Optimizer::<F>::validate(self)?;
-        check_lengths("RAdam", value, grad)?;
-        let state = self.states.get(index, value.len(), |n| RAdamState {
+        check_update::<F, BACKUP>("RAdam", value, grad, before)?;
+        let n = value.len();
+        let state = self.states.get(index, n, |n| RAdamState {
             step: 0,
             exp_avg: vec![F::zero(); n],
             exp_avg_sq: vec![F::zero(); n],
@@ -123,8 +133,10 @@ impl<F: Float> Optimizer<F> for RAdam<F> {
         let one_minus_beta1 = F::from_f64(1.0 - beta1);
         let (beta2, one_minus_beta2) = (F::from_f64(beta2), F::from_f64(1.0 - beta2));
         let (eps, lr) = (F::from_f64(self.eps), F::from_f64(self.lr));
-        let averages = state.exp_avg.iter_mut().zip(&mut state.exp_avg_sq);
-        for ((p, &g), (m, v)) in value.iter_mut().zip(grad).zip(averages) {
+        let exp_avg = &mut state.exp_avg[..n];
+        let exp_avg_sq = &mut state.exp_avg_sq[..n];
+        let finite = each::<F, BACKUP>(value, grad, before, |i, p, g| {
+            let (m, v) = (&mut exp_avg[i], &mut exp_avg_sq[i]);
             if decay && !coupled {
                 *p *= shrink;
             }
@@ -139,16 +151,32 @@ impl<F: Float> Optimizer<F> for RAdam<F> {
                 }
                 None => corrected * lr,
             };
-        }
-        Ok(())
+        });
+        Ok(finite)
+    }
+}
+
+impl<F: Float> Optimizer<F> for RAdam<F> {
+    fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
+        self.apply::<false>(index, value, grad, &mut []).map(|_| ())
+    }
+
+    fn update_with_backup(
+        &mut self,
+        index: usize,
+        value: &mut [F],
+        grad: &[F],
+        before: &mut [F],
+    ) -> Result<bool> {
+        self.apply::<true>(index, value, grad, before)
     }
 
     fn validate(&self) -> Result<()> {
-        non_negative("RAdam", "lr", self.lr)?;
-        non_negative("RAdam", "eps", self.eps)?;
+        non_negative::<F>("RAdam", "lr", self.lr)?;
+        non_negative::<F>("RAdam", "eps", self.eps)?;
         unit("RAdam", "beta1", self.betas.0, false)?;
         unit("RAdam", "beta2", self.betas.1, false)?;
-        non_negative("RAdam", "weight_decay", self.weight_decay)
+        non_negative::<F>("RAdam", "weight_decay", self.weight_decay)
     }
 
     fn reset(&mut self) {

@@ -3,7 +3,7 @@
 use crate::error::Result;
 use crate::float::Float;
 use crate::optim::{
-    check_lengths, ensure_zeros, lerp, non_negative, Optimizer, ParamState, States,
+    check_update, each, ensure_zeros, lerp, non_negative, Optimizer, ParamState, States,
 };
 
 /// RMSprop as `torch.optim.RMSprop`. Per step:
@@ -102,10 +102,19 @@ impl<F: Float> Default for RmsProp<F> {
     }
 }
 
-impl<F: Float> Optimizer<F> for RmsProp<F> {
-    fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
+impl<F: Float> RmsProp<F> {
+    /// One update of the parameter that is `index`-th in visit order, copying the values it
+    /// replaces into `before` with `BACKUP`; whether the updated values are all finite
+    /// (known only with `BACKUP`).
+    fn apply<const BACKUP: bool>(
+        &mut self,
+        index: usize,
+        value: &mut [F],
+        grad: &[F],
+        before: &mut [F],
+    ) -> Result<bool> {
         Optimizer::<F>::validate(self)?;
-        check_lengths("RmsProp", value, grad)?;
+        check_update::<F, BACKUP>("RmsProp", value, grad, before)?;
         let n = value.len();
         let state = self.states.get(index, n, |n| RmsPropState {
             square_avg: vec![F::zero(); n],
@@ -124,34 +133,53 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
         let one_minus_alpha = F::from_f64(1.0 - self.alpha);
         let (eps, momentum) = (F::from_f64(self.eps), F::from_f64(self.momentum));
         let minus_lr = F::from_f64(-self.lr);
-        for (i, (p, &g)) in value.iter_mut().zip(grad).enumerate() {
+        let square_avg = &mut state.square_avg[..n];
+        let grad_avg = &mut state.grad_avg[..if centered { n } else { 0 }];
+        let momentum_buffer = &mut state.momentum_buffer[..if with_momentum { n } else { 0 }];
+        let finite = each::<F, BACKUP>(value, grad, before, |i, p, g| {
             let g = if decay { g + weight_decay * *p } else { g };
-            let v = &mut state.square_avg[i];
+            let v = &mut square_avg[i];
             *v = *v * alpha + one_minus_alpha * g * g;
             let d = if centered {
-                let m = &mut state.grad_avg[i];
+                let m = &mut grad_avg[i];
                 *m = lerp(*m, g, one_minus_alpha);
                 (*v - *m * *m).sqrt() + eps
             } else {
                 v.sqrt() + eps
             };
             if with_momentum {
-                let b = &mut state.momentum_buffer[i];
+                let b = &mut momentum_buffer[i];
                 *b = *b * momentum + g / d;
                 *p += minus_lr * *b;
             } else {
                 *p += minus_lr * g / d;
             }
-        }
-        Ok(())
+        });
+        Ok(finite)
+    }
+}
+
+impl<F: Float> Optimizer<F> for RmsProp<F> {
+    fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
+        self.apply::<false>(index, value, grad, &mut []).map(|_| ())
+    }
+
+    fn update_with_backup(
+        &mut self,
+        index: usize,
+        value: &mut [F],
+        grad: &[F],
+        before: &mut [F],
+    ) -> Result<bool> {
+        self.apply::<true>(index, value, grad, before)
     }
 
     fn validate(&self) -> Result<()> {
-        non_negative("RmsProp", "lr", self.lr)?;
-        non_negative("RmsProp", "alpha", self.alpha)?;
-        non_negative("RmsProp", "eps", self.eps)?;
-        non_negative("RmsProp", "weight_decay", self.weight_decay)?;
-        non_negative("RmsProp", "momentum", self.momentum)
+        non_negative::<F>("RmsProp", "lr", self.lr)?;
+        non_negative::<F>("RmsProp", "alpha", self.alpha)?;
+        non_negative::<F>("RmsProp", "eps", self.eps)?;
+        non_negative::<F>("RmsProp", "weight_decay", self.weight_decay)?;
+        non_negative::<F>("RmsProp", "momentum", self.momentum)
     }
 
     fn reset(&mut self) {

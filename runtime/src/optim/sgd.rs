@@ -1,9 +1,13 @@
 //! Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::kernels;
-use crate::optim::{check_lengths, non_negative, Optimizer, ParamState, States};
+use crate::optim::{
+    all_finite_of, check_update, each, finite, non_negative, Optimizer, ParamState, States,
+};
 
 /// SGD as `torch.optim.SGD`. With only a learning rate it is plain gradient descent,
 /// p ← p − lr · g, and keeps no state. Otherwise, per step:
@@ -91,68 +95,147 @@ impl<F: Float> Default for Sgd<F> {
     }
 }
 
-impl<F: Float> Optimizer<F> for Sgd<F> {
-    fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
+impl<F: Float> Sgd<F> {
+    /// One update of the parameter that is `index`-th in visit order, copying the values it
+    /// replaces into `before` with `BACKUP`; whether the updated values are all finite (known
+    /// only with `BACKUP`, checked by the threads that updated them).
+    fn apply<const BACKUP: bool>(
+        &mut self,
+        index: usize,
+        value: &mut [F],
+        grad: &[F],
+        before: &mut [F],
+    ) -> Result<bool> {
         Optimizer::<F>::validate(self)?;
-        check_lengths("Sgd", value, grad)?;
-        let minus_lr = F::from_f64(-self.lr);
-        let decay = self.weight_decay != 0.0;
-        let weight_decay = F::from_f64(self.weight_decay);
+        check_update::<F, BACKUP>("Sgd", value, grad, before)?;
+        let n = value.len();
+        let finite = AtomicBool::new(true);
+        let (minus_lr, decay, weight_decay) = self.plain_step();
         // Large tensors are updated by the kernels' threads, each on the rows it computes.
-        let parts = kernels::elementwise_parts(value.len(), 16);
+        let parts = kernels::elementwise_parts(n, 16);
+        let mut backups = kernels::slice_carver(before, usize::from(BACKUP));
+        let mut values = kernels::slice_carver(value, 1);
         if self.momentum == 0.0 {
-            parts.run(kernels::slice_carver(value, 1), |range, value| {
-                // Scalars copied into locals and one loop per case, so the loop vectorizes
-                // (read through the closure's references, they were reloaded every element).
-                let (minus_lr, weight_decay) = (minus_lr, weight_decay);
-                let grad = &grad[range];
-                if decay {
-                    for (p, &g) in value.iter_mut().zip(grad) {
-                        *p += minus_lr * (g + weight_decay * *p);
+            parts.run(
+                |range| (values(range.clone()), backups(range)),
+                |range, (value, before)| {
+                    // Scalars copied into locals and one loop per case, so the loop
+                    // vectorizes (read through the closure's references, they were reloaded
+                    // every element).
+                    let (minus_lr, weight_decay) = (minus_lr, weight_decay);
+                    let grad = &grad[range];
+                    let part_finite = if decay {
+                        each::<F, BACKUP>(value, grad, before, |_, p, g| {
+                            *p += minus_lr * (g + weight_decay * *p);
+                        })
+                    } else {
+                        each::<F, BACKUP>(value, grad, before, |_, p, g| *p += minus_lr * g)
+                    };
+                    if !part_finite {
+                        finite.store(false, Ordering::Relaxed);
                     }
-                } else {
-                    for (p, &g) in value.iter_mut().zip(grad) {
-                        *p += minus_lr * g;
-                    }
-                }
-            });
-            return Ok(());
+                },
+            );
+            return Ok(finite.into_inner());
         }
         let momentum = F::from_f64(self.momentum);
         let keep = F::from_f64(1.0 - self.dampening);
-        let state = self.states.get(index, value.len(), |n| SgdState {
+        let state = self.states.get(index, n, |n| SgdState {
             momentum_buffer: vec![F::zero(); n],
             started: false,
         });
         let first = !state.started;
         state.started = true;
         let nesterov = self.nesterov;
-        let mut values = kernels::slice_carver(value, 1);
         let mut buffers = kernels::slice_carver(&mut state.momentum_buffer, 1);
         parts.run(
-            |range| (values(range.clone()), buffers(range)),
-            |range, (value, buffer)| {
+            |range| {
+                (
+                    values(range.clone()),
+                    buffers(range.clone()),
+                    backups(range),
+                )
+            },
+            |range, (value, buffer, before)| {
                 let (minus_lr, weight_decay, momentum, keep) =
                     (minus_lr, weight_decay, momentum, keep);
                 let (decay, first, nesterov) = (decay, first, nesterov);
-                for ((p, &g), b) in value.iter_mut().zip(&grad[range]).zip(buffer) {
+                let buffer = &mut buffer[..value.len()];
+                let part_finite = each::<F, BACKUP>(value, &grad[range], before, |i, p, g| {
+                    let b = &mut buffer[i];
                     let g = if decay { g + weight_decay * *p } else { g };
                     *b = if first { g } else { *b * momentum + keep * g };
                     let direction = if nesterov { g + momentum * *b } else { *b };
                     *p += minus_lr * direction;
+                });
+                if !part_finite {
+                    finite.store(false, Ordering::Relaxed);
                 }
             },
         );
-        Ok(())
+        Ok(finite.into_inner())
+    }
+
+    /// The step's scalars in `F`: −lr, whether there is weight decay, and its factor.
+    fn plain_step(&self) -> (F, bool, F) {
+        let decay = self.weight_decay != 0.0;
+        (F::from_f64(-self.lr), decay, F::from_f64(self.weight_decay))
+    }
+}
+
+impl<F: Float> Optimizer<F> for Sgd<F> {
+    fn update(&mut self, index: usize, value: &mut [F], grad: &[F]) -> Result<()> {
+        self.apply::<false>(index, value, grad, &mut []).map(|_| ())
+    }
+
+    fn update_with_backup(
+        &mut self,
+        index: usize,
+        value: &mut [F],
+        grad: &[F],
+        before: &mut [F],
+    ) -> Result<bool> {
+        self.apply::<true>(index, value, grad, before)
+    }
+
+    /// Without momentum, the update is p + (−lr)·(g + weight_decay·p) with nothing else
+    /// changed, so it is computed here, in the same order (hence to the same bits), only to
+    /// see whether it is finite: one read of the parameter and its gradient, split over the
+    /// kernels' threads as the update is.
+    fn update_stays_finite(&self, _index: usize, value: &[F], grad: &[F]) -> Option<bool> {
+        if self.momentum != 0.0
+            || value.len() != grad.len()
+            || Optimizer::<F>::validate(self).is_err()
+        {
+            return None;
+        }
+        let (minus_lr, decay, weight_decay) = self.plain_step();
+        let finite = AtomicBool::new(true);
+        kernels::elementwise_parts(value.len(), 16).run(
+            |_| (),
+            |range, ()| {
+                let (minus_lr, weight_decay) = (minus_lr, weight_decay);
+                let (value, grad) = (&value[range.clone()], &grad[range]);
+                let part_finite = if decay {
+                    all_finite_of(value, grad, move |p, g| {
+                        p + minus_lr * (g + weight_decay * p)
+                    })
+                } else {
+                    all_finite_of(value, grad, move |p, g| p + minus_lr * g)
+                };
+                if !part_finite {
+                    finite.store(false, Ordering::Relaxed);
+                }
+            },
+        );
+        Some(finite.into_inner())
     }
 
     fn validate(&self) -> Result<()> {
-        non_negative("Sgd", "lr", self.lr)?;
-        non_negative("Sgd", "momentum", self.momentum)?;
-        non_negative("Sgd", "weight_decay", self.weight_decay)?;
-        if self.dampening.is_nan() {
-            return Err(Error::Config("Sgd: dampening must be a number".into()));
-        }
+        non_negative::<F>("Sgd", "lr", self.lr)?;
+        non_negative::<F>("Sgd", "momentum", self.momentum)?;
+        non_negative::<F>("Sgd", "weight_decay", self.weight_decay)?;
+        finite::<F>("Sgd", "dampening", self.dampening)?;
         if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
             return Err(Error::Config(format!(
                 "Sgd: Nesterov momentum needs momentum > 0 and dampening 0, got momentum {} and dampening {}",

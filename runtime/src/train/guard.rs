@@ -1,22 +1,56 @@
-//! Divergence detection (the loss and every gradient checked before each step) and copies of
-//! a model's tensors (the best epoch's weights, the buffers before a step).
+//! Divergence detection (the loss and every gradient checked before each step, and its
+//! update before or after it) and copies of a model's tensors (the best epoch's weights, the
+//! buffers and parameters before a step).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ndarray::ArrayView2;
 
 use crate::data::TargetsView;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::kernels;
 use crate::model::Model;
+use crate::optim::{self, Optimizer};
 
-/// Whether every gradient of `model` is finite: one pass over the gradients, stopping at the
-/// first parameter that is not. What `fit` runs between `backward` and the optimizer step.
-pub(super) fn gradients_finite<F: Float, M: Model<F> + ?Sized>(model: &mut M) -> bool {
-    let mut finite = true;
-    model.visit_params(&mut |p| finite = finite && all_finite(p.grad));
-    finite
+/// What the check before an optimizer step found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Checked {
+    /// Every gradient is finite, and the optimizer said of every parameter that its update
+    /// stays finite ([`Optimizer::update_stays_finite`]): update without a backup.
+    Safe,
+    /// Every gradient is finite; update with a backup ([`Backup::step`]).
+    Unchecked,
+    /// A gradient is NaN or infinite.
+    BadGradients,
+}
+
+/// Whether every gradient of `model` is finite, and, if `optimizer` is given, whether it can
+/// tell that its update leaves every parameter finite. One pass over the gradients (and the
+/// parameters, where the optimizer reads them to tell), stopping at the first parameter whose
+/// gradient is not finite. What `fit` runs between `backward` and the optimizer step.
+pub(super) fn check_step<F: Float, M: Model<F> + ?Sized, O: Optimizer<F> + ?Sized>(
+    model: &mut M,
+    optimizer: Option<&O>,
+) -> Checked {
+    let (mut index, mut gradients, mut safe) = (0, true, true);
+    model.visit_params(&mut |p| {
+        if !gradients {
+            return;
+        }
+        let answer = optimizer.and_then(|o| o.update_stays_finite(index, p.value, p.grad));
+        if answer != Some(true) {
+            // No answer, or no: a gradient that is not finite, or an update that overflows.
+            safe = false;
+            gradients = all_finite(p.grad);
+        }
+        index += 1;
+    });
+    match (gradients, safe) {
+        (false, _) => Checked::BadGradients,
+        (true, true) => Checked::Safe,
+        (true, false) => Checked::Unchecked,
+    }
 }
 
 /// Whether no element of `xs` is NaN or infinite.
@@ -31,39 +65,12 @@ pub(super) fn all_finite<F: Float>(xs: &[F]) -> bool {
     kernels::elementwise_parts(xs.len(), 16).run(
         |_| (),
         |range, ()| {
-            if !lanes_finite(&xs[range]) {
+            if !optim::all_finite(&xs[range]) {
                 finite.store(false, Ordering::Relaxed);
             }
         },
     );
     finite.into_inner()
-}
-
-/// [`all_finite`] on one thread.
-///
-/// Fast path: sums of the elements in 32 independent lanes (so that the compiler vectorizes
-/// the loop: one addition per element, about the cost of reading the gradients once). A NaN or
-/// an infinity makes its lane's sum NaN or infinite for good (inf + finite = inf,
-/// inf − inf = NaN, NaN + anything = NaN), so finite sums prove every element finite. A
-/// non-finite sum may also come from finite values that overflow when added; only then are
-/// the elements tested one by one (as are short slices, biases, where lanes do not pay).
-fn lanes_finite<F: Float>(xs: &[F]) -> bool {
-    const LANES: usize = 32;
-    if xs.len() < 2 * LANES {
-        return xs.iter().all(|x| x.is_finite());
-    }
-    let mut sums = [F::zero(); LANES];
-    let chunks = xs.chunks_exact(LANES);
-    let rest = chunks.remainder();
-    for chunk in chunks {
-        for (sum, &x) in sums.iter_mut().zip(chunk) {
-            *sum += x;
-        }
-    }
-    for (sum, &x) in sums.iter_mut().zip(rest) {
-        *sum += x;
-    }
-    sums.iter().all(|s| s.is_finite()) || xs.iter().all(|x| x.is_finite())
 }
 
 /// "NaN" or "inf" (or "-inf") for the first non-finite element of `xs`, with its index.
@@ -73,7 +80,7 @@ fn first_non_finite<F: Float>(xs: &[F]) -> Option<(usize, String)> {
 }
 
 /// A [`Error::Diverged`] at `epoch`, `step` for gradients found non-finite by
-/// [`gradients_finite`]: names the first parameter (in visit order) whose gradient is not
+/// [`check_step`]: names the first parameter (in visit order) whose gradient is not
 /// finite, and lists the others.
 pub(super) fn gradient_error<F: Float, M: Model<F> + ?Sized>(
     model: &mut M,
@@ -114,6 +121,128 @@ pub(super) fn gradient_error<F: Float, M: Model<F> + ?Sized>(
     }
 }
 
+/// The parameters of a model as they were before the step being taken, in visit order, in
+/// one vector allocated once: filled by the optimizer's update as it goes
+/// ([`Optimizer::update_with_backup`]), read only to put back a step that overflowed.
+pub(super) struct Backup<F> {
+    values: Vec<F>,
+}
+
+/// The first parameter that an optimizer step made non-finite although every gradient was
+/// finite: where, and the values of its first non-finite element.
+pub(super) struct Overflow {
+    layer: String,
+    name: String,
+    len: usize,
+    element: usize,
+    value: f64,
+    was: f64,
+    grad: f64,
+}
+
+impl<F: Float> Backup<F> {
+    /// Room for every parameter of `model`.
+    pub(super) fn new<M: Model<F> + ?Sized>(model: &mut M) -> Self {
+        Self {
+            values: vec![F::zero(); model.param_count()],
+        }
+    }
+
+    /// One optimizer step of every parameter, in visit order, that can be undone: if an
+    /// update leaves a parameter NaN or infinite, the parameters after it are not updated,
+    /// those updated are put back as they were, and the parameter is returned. Allocates
+    /// nothing.
+    ///
+    /// # Errors
+    /// An optimizer's error (invalid settings, mismatched lengths: what makes
+    /// [`Optimizer::step`] panic), with the parameters put back likewise.
+    pub(super) fn step<M: Model<F> + ?Sized, O: Optimizer<F> + ?Sized>(
+        &mut self,
+        model: &mut M,
+        optimizer: &mut O,
+    ) -> Result<Option<Overflow>> {
+        let mut outcome = Ok(None);
+        // Parameters visited, values visited, parameters updated (to put back if need be).
+        let (mut index, mut at, mut updated) = (0, 0, 0);
+        model.visit_params(&mut |p| {
+            if !matches!(outcome, Ok(None)) {
+                return;
+            }
+            let Some(before) = self.values.get_mut(at..at + p.value.len()) else {
+                outcome = Err(lent_more(&p.full_name()));
+                return;
+            };
+            match optimizer.update_with_backup(index, p.value, p.grad, before) {
+                Ok(true) => updated = index + 1,
+                Ok(false) => {
+                    updated = index + 1;
+                    let element = p.value.iter().position(|v| !v.is_finite()).unwrap_or(0);
+                    outcome = Ok(Some(Overflow {
+                        layer: p.layer.to_string(),
+                        name: p.full_name(),
+                        len: p.value.len(),
+                        element,
+                        value: p.value.get(element).map_or(f64::NAN, |v| v.as_f64()),
+                        was: before.get(element).map_or(f64::NAN, |v| v.as_f64()),
+                        grad: p.grad.get(element).map_or(f64::NAN, |v| v.as_f64()),
+                    }));
+                }
+                Err(e) => outcome = Err(e),
+            }
+            index += 1;
+            at += p.value.len();
+        });
+        if !matches!(outcome, Ok(None)) {
+            let (mut index, mut at) = (0, 0);
+            model.visit_params(&mut |p| {
+                if index < updated {
+                    p.value
+                        .copy_from_slice(&self.values[at..at + p.value.len()]);
+                }
+                index += 1;
+                at += p.value.len();
+            });
+        }
+        outcome
+    }
+}
+
+/// The error of a model that lends more parameter values than when `fit` started.
+fn lent_more(name: &str) -> Error {
+    Error::Config(format!(
+        "the model lent parameter `{name}` beyond the parameter count it had when training \
+         started (a broken `Model` implementation: `visit_params` must lend the same tensors \
+         every time)"
+    ))
+}
+
+/// A [`Error::Diverged`] at `epoch`, `step` for an update that made a parameter non-finite
+/// ([`Backup::step`]) at learning rate `lr`.
+pub(super) fn overflow_error((epoch, step): (usize, usize), overflow: Overflow, lr: f64) -> Error {
+    let Overflow {
+        layer,
+        name,
+        len,
+        element,
+        value,
+        was,
+        grad,
+    } = overflow;
+    Error::Diverged {
+        epoch,
+        step,
+        layer: Some(layer),
+        what: format!(
+            "the optimizer's update would make `{name}` {value} (element {element} of {len}, \
+             which was {was} with the gradient {grad}) although every gradient was finite: the \
+             step overflows at learning rate {}; the step was not kept, the parameters and \
+             buffers were put back as they were before it (the optimizer's state was not: \
+             `reset` it, or build a new optimizer, before training on)",
+            optim::number(lr)
+        ),
+    }
+}
+
 /// A [`Error::Diverged`] at `epoch`, `step` for a non-finite `loss` of the batch `x`,
 /// `targets` (dataset rows `rows`), with the most likely cause: a parameter that is already
 /// not finite, or a NaN/inf in the batch.
@@ -130,8 +259,8 @@ pub(super) fn loss_error<F: Float, M: Model<F> + ?Sized>(
             if let Some((index, value)) = first_non_finite(p.value) {
                 broken = Some((p.layer.to_string(), format!(
                     "the loss is {loss} because parameter `{}` is already {value} (element {index}) \
-                     (set so before training, or overflowed by an earlier update whose gradients \
-                     were finite), so the model does not hold good weights: reload a checkpoint",
+                     (set so before training, by a checkpoint or by an update outside `fit`), so \
+                     the model does not hold good weights: reload a checkpoint",
                     p.full_name()
                 )));
             }

@@ -2,12 +2,13 @@
 //!
 //! [`fit`] runs mini-batch gradient descent with everything a training run usually needs:
 //! seeded shuffling, validation data or a split, loss/accuracy/top-k metrics, a learning-rate
-//! [`Schedule`](crate::schedule::Schedule), gradient clipping, early stopping that restores
-//! the best weights, a per-epoch callback, progress on the terminal, and a returned
-//! [`History`] (plotted by `History::plot` with the `plot` feature). It also guards against
-//! divergence, always: the loss and every gradient are checked before each optimizer step,
-//! and a NaN or infinity stops training with an [`Error::Diverged`] naming the epoch, the step
-//! and the layer, the model keeping its last good weights.
+//! [`Schedule`], gradient clipping, early stopping that restores the best weights, a
+//! per-epoch callback, progress on the terminal, and a returned [`History`] (plotted by
+//! `History::plot` with the `plot` feature). It also guards against divergence, always: the
+//! loss and every gradient are checked before each optimizer step, and no step that makes a
+//! parameter NaN or infinite is kept (a finite learning rate can still overflow); a NaN or
+//! infinity stops training with an [`Error::Diverged`] naming the epoch, the step and the
+//! layer, the model keeping its last good weights.
 //!
 //! ```
 //! use axonal::optim::Adam;
@@ -57,10 +58,11 @@ use crate::data::{Dataset, TargetsView};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::model::{check_input, Mode, Model};
-use crate::optim::{clip_grad_norm, clip_grad_value, Optimizer};
+use crate::optim::{self, clip_grad_norm, clip_grad_value, Optimizer};
+use crate::schedule::Schedule;
 
 use batches::Batches;
-use guard::Snapshot;
+use guard::{Backup, Checked, Snapshot};
 use metrics::Totals;
 use progress::Progress;
 
@@ -82,23 +84,33 @@ pub struct Evaluation {
 /// Trains `model` on `data` with mini-batch gradient descent, as `config` says.
 ///
 /// Before anything changes, the settings, the optimizer's hyperparameters
-/// ([`Optimizer::validate`]), the schedule and the data are checked. Then each epoch:
+/// ([`Optimizer::validate`]), the schedule ([`Schedule::validate`]) and the data are checked.
+/// Then each epoch:
 /// 1. sets the learning rate from the schedule, if any (relative to the optimizer's rate at
-///    the start; the start rate is put back when `fit` returns);
+///    the start; the start rate is put back when `fit` returns), after checking that it is a
+///    finite number ≥ 0 that the optimizer accepts;
 /// 2. draws a permutation of the training samples from a `StdRng` seeded with
 ///    `config.seed + epoch index` (so the same seed gives a bit-identical run, and an epoch's
 ///    order does not depend on earlier ones);
 /// 3. for every mini-batch: forward (train mode), loss, backward, the divergence check,
-///    gradient clipping if asked, one optimizer step. Batches are gathered into buffers reused
-///    across steps: a steady-state step allocates nothing;
+///    gradient clipping if asked, one optimizer step. The step is never kept if it makes a
+///    parameter NaN or infinite: without clipping, the check of the gradients also asks the
+///    optimizer whether its update stays finite ([`Optimizer::update_stays_finite`]; plain
+///    SGD answers), and when it cannot tell, the step goes through
+///    [`Optimizer::update_with_backup`], which keeps the values it replaces. Batches are
+///    gathered into buffers reused across steps: a steady-state step allocates nothing;
 /// 4. evaluates on the validation data (eval mode, batches of `batch_size`), reports the epoch,
 ///    updates early stopping and calls the `on_epoch` callback.
 ///
 /// # Errors
-/// [`Error::Config`] for invalid settings, the data errors of [`evaluate`], and
-/// [`Error::Diverged`] when the loss or a gradient becomes NaN or infinite: the check runs
-/// before the optimizer step, so the parameters are those before the failing step and the
-/// buffers (batchnorm's running statistics) are put back as they were before its forward pass.
+/// [`Error::Config`] for invalid settings (a schedule's rate that is negative, NaN or
+/// infinite, at the epoch it would be used), the data errors of [`evaluate`], and
+/// [`Error::Diverged`] when the loss, a gradient or an updated parameter becomes NaN or
+/// infinite: the loss and gradients are checked before the optimizer step, and the step's
+/// result before it (plain SGD) or right after it (with a copy to put back), so the
+/// parameters are those before the failing step and the buffers (batchnorm's running
+/// statistics) are put back as they were before its forward pass. (The optimizer's own state,
+/// such as its moments, is not put back; [`Optimizer::reset`] it before training on.)
 pub fn fit<F: Float, M: Model<F> + ?Sized, O: Optimizer<F> + ?Sized>(
     model: &mut M,
     data: &Dataset<F>,
@@ -121,6 +133,7 @@ pub fn fit<F: Float, M: Model<F> + ?Sized, O: Optimizer<F> + ?Sized>(
     let mut run = Run {
         batches: Batches::new(data, train_len, config.batch_size),
         buffers: Snapshot::new(model, false),
+        params: Backup::new(model),
         progress: Progress::new(config.verbose),
     };
     let result = run.epochs(model, optimizer, config, validation);
@@ -138,6 +151,8 @@ struct Run<'d, F> {
     batches: Batches<'d, F>,
     /// The buffers before the current step's forward pass, put back if the step diverges.
     buffers: Snapshot<F>,
+    /// The parameters before the current step's update, put back if it overflows.
+    params: Backup<F>,
     progress: Progress,
 }
 
@@ -161,14 +176,17 @@ impl<F: Float> Run<'_, F> {
             .map(|_| Snapshot::new(model, true));
         let (mut best, mut best_loss, mut since_best) = (None, f64::INFINITY, 0);
         let mut history = History {
-            epochs: Vec::with_capacity(config.epochs),
+            // Room for the epochs of a usual run, so that it allocates per call and not per
+            // epoch; a longer one grows as its epochs run (`epochs` can be anything up to
+            // `usize::MAX`, ended early by a callback or early stopping).
+            epochs: Vec::with_capacity(config.epochs.min(HISTORY_RESERVED)),
             stopped_early: false,
             best_epoch: None,
         };
         for epoch in 1..=config.epochs {
             let start = Instant::now();
             if let Some(schedule) = &config.schedule {
-                optimizer.set_learning_rate(schedule.lr(base_lr, epoch - 1));
+                scheduled_rate(schedule.as_ref(), optimizer, base_lr, epoch)?;
             }
             let (totals, train_seconds) = self.epoch(model, optimizer, config, epoch)?;
             let val = match validation {
@@ -252,7 +270,12 @@ impl<F: Float> Run<'_, F> {
             }
             totals.add(loss, model.output(), targets);
             model.backward(x)?;
-            if !guard::gradients_finite(model) {
+            // The gradients are checked before clipping (which would spread a NaN); the
+            // optimizer checks its update in the same pass only without clipping, which would
+            // change the gradients it checked.
+            let clipping = config.clip_norm.is_some() || config.clip_value.is_some();
+            let checked = guard::check_step(model, (!clipping).then_some(&*optimizer));
+            if checked == Checked::BadGradients {
                 self.buffers.restore(model);
                 let at = (epoch, step + 1);
                 return Err(guard::gradient_error(model, at, loss, (x, targets, rows)));
@@ -264,11 +287,59 @@ impl<F: Float> Run<'_, F> {
             if let Some(clip) = config.clip_value {
                 clip_grad_value(&mut handle, clip);
             }
-            optimizer.step(&mut handle);
+            if checked == Checked::Safe {
+                optimizer.step(&mut handle);
+            } else {
+                // The update, put back if it makes a parameter NaN or infinite.
+                match self.params.step(model, optimizer) {
+                    Ok(None) => {}
+                    Ok(Some(overflow)) => {
+                        self.buffers.restore(model);
+                        let lr = optimizer.learning_rate();
+                        return Err(guard::overflow_error((epoch, step + 1), overflow, lr));
+                    }
+                    Err(e) => {
+                        self.buffers.restore(model);
+                        return Err(e);
+                    }
+                }
+            }
             self.progress.step(&totals, start);
         }
         Ok((totals, start.elapsed().as_secs_f64()))
     }
+}
+
+/// Epochs of history `fit` makes room for before the first epoch.
+const HISTORY_RESERVED: usize = 1024;
+
+/// Sets the optimizer's rate for `epoch` (from 1) from `schedule`, if it is a rate the
+/// optimizer can use: finite, not negative (and valid for the optimizer, e.g. not too large
+/// for its number type); otherwise an error naming the schedule, the epoch and the rate.
+fn scheduled_rate<F: Float, O: Optimizer<F> + ?Sized>(
+    schedule: &dyn Schedule,
+    optimizer: &mut O,
+    base_lr: f64,
+    epoch: usize,
+) -> Result<()> {
+    let lr = schedule.lr(base_lr, epoch - 1);
+    let refused = |why: String| {
+        Error::Config(format!(
+            "schedule {schedule:?} gives the learning rate {} for epoch {epoch} (from the base \
+             rate {}), which {why}; choose schedule settings that keep every epoch's rate \
+             finite, ≥ 0 and accepted by the optimizer",
+            optim::number(lr),
+            optim::number(base_lr)
+        ))
+    };
+    if !(lr >= 0.0 && lr.is_finite()) {
+        return Err(refused("is not a finite number ≥ 0".into()));
+    }
+    optimizer.set_learning_rate(lr);
+    optimizer.validate().map_err(|e| match e {
+        Error::Config(message) => refused(format!("the optimizer refuses: {message}")),
+        other => other,
+    })
 }
 
 /// The training part (its length: the first samples) and the validation inputs and targets.
