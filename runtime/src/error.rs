@@ -208,7 +208,8 @@ pub enum Error {
     FileTooLarge {
         /// The file (`<reader>` or `<memory>` for data that did not come from a file).
         path: PathBuf,
-        /// Whose limit it exceeds: "the CSV reader", "the IDX reader", "network `Net`", …
+        /// Whose limit it exceeds: "the CSV reader", "the IDX reader", "a checkpoint of
+        /// network `Net`".
         what: String,
         /// Its size in bytes (for an IDX file, the size of the data its header describes);
         /// `None` for a stream that went on past the limit.
@@ -218,8 +219,8 @@ pub enum Error {
         /// Why the limit is there, or what to do.
         hint: &'static str,
     },
-    /// A checkpoint holding a NaN or infinite value, refused by `io::load` unless
-    /// `io::LoadOptions::allow_non_finite` allows it. The network was left unchanged.
+    /// A checkpoint holding a NaN or infinite value, refused by [`crate::io::load`] unless
+    /// [`crate::io::LoadOptions::allow_non_finite`] allows it. The network was left unchanged.
     #[error("checkpoint `{}` holds a non-finite value: `{tensor}`{index:?} is {value}; the network was not changed. It was probably saved after training diverged: load an earlier checkpoint, or pass `LoadOptions::default().allow_non_finite(true)` to `axonal::io::load_with` to load it anyway", .path.display())]
     NonFiniteWeight {
         /// The checkpoint file.
