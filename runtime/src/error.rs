@@ -128,7 +128,7 @@ pub enum Error {
     },
     /// A file whose magic number is not that of the format expected (an IDX labels file
     /// given where images are expected, a file of another format).
-    #[error("`{}` is not an IDX {what} file: its magic number is {found:#010x}, expected {expected:#010x}{}", .path.display(), magic_hint(*.found))]
+    #[error("`{}` is not an IDX {what} file: its magic number is {found:#010x}{}, but that of an IDX {what} file is {expected:#010x}", .path.display(), magic_hint(*.found))]
     BadMagic {
         /// The file.
         path: PathBuf,
@@ -191,9 +191,53 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    // Hostile files (issue 13): the readers' file checks and limits, and non-finite weights.
+    /// A path that is not a regular file (a directory, a FIFO, a device such as `/dev/zero`,
+    /// a socket): the data readers and `load` read only regular files, so that they can
+    /// neither block on a pipe nor read without end.
+    #[error("`{}` is {kind}, not a regular file: axonal reads data and checkpoints only from regular files (copy the data into one first)", .path.display())]
+    NotAFile {
+        /// The path given.
+        path: PathBuf,
+        /// What it is instead: "a directory", "a FIFO (named pipe)", "a character device", …
+        kind: &'static str,
+    },
+    /// A file (or stream) larger than its reader accepts; the limits are listed under
+    /// "Limits" in docs/reference.md.
+    #[error("`{}` is too large for {what}: {}. {hint}", .path.display(), too_large(*.size, *.limit))]
+    FileTooLarge {
+        /// The file (`<reader>` or `<memory>` for data that did not come from a file).
+        path: PathBuf,
+        /// Whose limit it exceeds: "the CSV reader", "the IDX reader", "a checkpoint of
+        /// network `Net`".
+        what: String,
+        /// Its size in bytes (for an IDX file, the size of the data its header describes);
+        /// `None` for a stream that went on past the limit.
+        size: Option<u64>,
+        /// The limit in bytes.
+        limit: u64,
+        /// Why the limit is there, or what to do.
+        hint: &'static str,
+    },
+    /// A checkpoint holding a NaN or infinite value, refused by [`crate::io::load`] unless
+    /// [`crate::io::LoadOptions::allow_non_finite`] allows it. The network was left unchanged.
+    #[error("checkpoint `{}` holds a non-finite value: `{tensor}`{index:?} is {value}; the network was not changed. It was probably saved after training diverged: load an earlier checkpoint, or pass `LoadOptions::default().allow_non_finite(true)` to `axonal::io::load_with` to load it anyway", .path.display())]
+    NonFiniteWeight {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The first tensor (in the network's order) with a non-finite value.
+        tensor: String,
+        /// The position of the first non-finite value in that tensor, one index per axis.
+        index: Vec<usize>,
+        /// The value: NaN, inf or -inf.
+        value: f64,
+    },
     /// A checkpoint that does not fit the network: every missing tensor, unexpected tensor,
     /// wrong shape and wrong dtype, one per entry. The network was left unchanged.
-    #[error("checkpoint `{}` does not fit network `{network}` ({} problem(s)); the network was not changed:\n  {}", .path.display(), .problems.len(), .problems.join("\n  "))]
+    ///
+    /// Its message lists the first [`MISMATCHES_SHOWN`] problems and counts the rest; the
+    /// field `problems` holds them all.
+    #[error("checkpoint `{}` does not fit network `{network}` ({} problem(s)); the network was not changed:{}", .path.display(), .problems.len(), problem_list(.problems))]
     CheckpointMismatch {
         /// The checkpoint file.
         path: PathBuf,
@@ -227,6 +271,47 @@ pub enum Error {
         /// What went wrong (an unknown extension, a drawing or encoding error).
         message: String,
     },
+}
+
+/// How many problems the message of an [`Error::CheckpointMismatch`] lists before it
+/// counts the rest ("… and 199,976 more").
+pub const MISMATCHES_SHOWN: usize = 24;
+
+/// The problems of an [`Error::CheckpointMismatch`], one per line, the first
+/// [`MISMATCHES_SHOWN`] of them and a count of the rest.
+fn problem_list(problems: &[String]) -> String {
+    let mut out = String::new();
+    for p in problems.iter().take(MISMATCHES_SHOWN) {
+        out += "\n  ";
+        out += p;
+    }
+    if problems.len() > MISMATCHES_SHOWN {
+        out += &format!(
+            "\n  … and {} more",
+            thousands(problems.len() - MISMATCHES_SHOWN)
+        );
+    }
+    out
+}
+
+/// `n` with commas between groups of three digits: 199,976.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let groups: Vec<&str> = digits
+        .as_bytes()
+        .rchunks(3)
+        .rev()
+        .map(|g| std::str::from_utf8(g).unwrap_or_default())
+        .collect();
+    groups.join(",")
+}
+
+/// "N bytes, more than the limit of M bytes" for an [`Error::FileTooLarge`].
+fn too_large(size: Option<u64>, limit: u64) -> String {
+    match size {
+        Some(size) => format!("{size} bytes, more than the limit of {limit} bytes"),
+        None => format!("more than the limit of {limit} bytes"),
+    }
 }
 
 /// A word on what a wrong magic number looks like, to help whoever reads a [`Error::BadMagic`].

@@ -7,16 +7,23 @@
 //!   `network` (the network's name), `dtype`, `format: pt` (what Hugging Face tools expect
 //!   of a PyTorch checkpoint) and `crc32` (a checksum of the tensor data, which [`load`]
 //!   verifies: safetensors checks the layout, not the values). The same weights always give
-//!   the same bytes. It writes `PATH.tmp` in the same directory, fsyncs it, renames
-//!   it over `PATH` and fsyncs the directory: an interrupted save leaves the old checkpoint
-//!   intact, never a partial one. (Two processes saving to the same path at once share that
-//!   temporary name: don't.)
+//!   the same bytes. It writes a new temporary file `PATH.<pid>.<n>.<random>.tmp` in the
+//!   same directory (created exclusively, so it never overwrites another file), fsyncs it,
+//!   renames it over `PATH` and fsyncs the directory: an interrupted save leaves the old
+//!   checkpoint intact, never a partial one (a save killed midway may leave its temporary
+//!   file, which can be deleted). The file keeps its permissions. If `PATH` is a symbolic
+//!   link, the checkpoint is written to the file it points to (the temporary beside that
+//!   file), and the link stays a link.
 //! - [`load`] reads a checkpoint into a network and checks everything before changing
 //!   anything: every tensor of the network missing from the file, every tensor of the file
 //!   the network does not have, every wrong shape and every wrong dtype is listed in one
 //!   [`Error::CheckpointMismatch`], and the network is left untouched. A truncated or corrupt
 //!   file is an [`Error::InvalidFile`] (safetensors checks every offset of the header against
 //!   the file's length before anything is read), as is one whose data fail the checksum.
+//!   A NaN or infinite value is an [`Error::NonFiniteWeight`] naming the tensor and the
+//!   position, unless [`LoadOptions::allow_non_finite`] allows it ([`load_with`]). Only
+//!   regular files are read (not FIFOs or devices), and none larger than any checkpoint of
+//!   the network can be (see [`load`]).
 //!   The network's name in the metadata is not checked: a network renamed, but with the same
 //!   layers, loads its old checkpoints; files without `crc32` (from PyTorch) load too.
 //!
@@ -42,9 +49,10 @@
 //! [safetensors]: https://huggingface.co/docs/safetensors
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use safetensors::{Dtype, SafeTensors};
 
@@ -58,29 +66,107 @@ const FORMAT: &str = "safetensors checkpoint";
 /// Saves the parameters and buffers of `model` to the safetensors file `path`, atomically
 /// (see the [module docs](self)): `path` holds the old checkpoint or the new one, never a mix.
 ///
-/// Errors: the directory does not exist or is not writable, the disk is full, or (for a
-/// hand-written model) two tensors share a name.
+/// Errors (naming `path`): the directory does not exist or is not writable, the disk is
+/// full, or (for a hand-written model) two tensors share a name.
 pub fn save<F: Float, M: Model<F> + ?Sized>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
     let bytes = to_bytes(model)?;
     write_atomically(path.as_ref(), &bytes)
 }
 
 /// Loads the safetensors checkpoint `path` into `model`, after checking that its tensors are
-/// exactly those of the network, with the same shapes and dtype.
+/// exactly those of the network, with the same shapes and dtype, and that every value is
+/// finite.
 ///
-/// Errors: the file is missing or unreadable; it is not a valid safetensors file (truncated,
-/// corrupt); it does not fit the network ([`Error::CheckpointMismatch`], listing every
-/// problem). On any error `model` is unchanged.
+/// Errors: the file is missing, unreadable or not a regular file; it is larger than any
+/// checkpoint of the network can be ([`Error::FileTooLarge`]: more than 8 bytes per value
+/// of the network plus [`MAX_HEADER_BYTES`] of header, checked before it is read); it is not
+/// a valid safetensors file (truncated, corrupt); it does not fit the network
+/// ([`Error::CheckpointMismatch`], listing every problem); it holds a NaN or infinite value
+/// ([`Error::NonFiniteWeight`]; [`load_with`] can allow them). On any error `model` is
+/// unchanged.
 pub fn load<F: Float, M: Model<F> + ?Sized>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
+    load_with(model, path, LoadOptions::default())
+}
+
+/// How [`load_with`] and [`from_bytes_with`] check a checkpoint; the default is what [`load`]
+/// does.
+///
+/// ```no_run
+/// # axonal::network! { Net { input 4; out: dense 3; softmax_ce } }
+/// use axonal::io::{self, LoadOptions};
+///
+/// // Inspect the weights of a run that diverged.
+/// let mut net = Net::<f32>::seeded(0);
+/// io::load_with(&mut net, "diverged.safetensors", LoadOptions::default().allow_non_finite(true))?;
+/// # Ok::<(), axonal::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    allow_non_finite: bool,
+}
+
+impl LoadOptions {
+    /// Whether NaN and infinite values load (`false`, the default: they are an
+    /// [`Error::NonFiniteWeight`]). Allow them to inspect a checkpoint saved after training
+    /// diverged; a network holding them predicts NaN.
+    pub fn allow_non_finite(mut self, allow: bool) -> Self {
+        self.allow_non_finite = allow;
+        self
+    }
+}
+
+/// [`load`] with options: `load(model, path)` is
+/// `load_with(model, path, LoadOptions::default())`.
+pub fn load_with<F: Float, M: Model<F> + ?Sized>(
+    model: &mut M,
+    path: impl AsRef<Path>,
+    options: LoadOptions,
+) -> Result<()> {
     let path = path.as_ref();
-    let bytes = fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::MissingFile {
-            path: path.to_path_buf(),
-            hint: "Checkpoints are written by `axonal::io::save`; check the path.".into(),
-        },
-        _ => Error::io("read", path, &e),
-    })?;
-    load_bytes(model, &bytes, path)
+    let hint = "Checkpoints are written by `axonal::io::save`; check the path.";
+    let (file, len) = crate::data::open_regular(path, hint)?;
+    let limit = size_limit(model);
+    if len > limit {
+        return Err(too_large(model, path, Some(len), limit));
+    }
+    // `len` is at most `limit`, which the network's own values bound: it fits in usize.
+    let capacity = usize::try_from(len).unwrap_or(0);
+    let bytes = crate::data::read_at_most(file, limit, capacity)
+        .map_err(|e| Error::io("read", path, &e))?
+        .ok_or_else(|| too_large(model, path, None, limit))?;
+    load_bytes(model, &bytes, path, options)
+}
+
+/// The most header a checkpoint may have: 100,000,000 bytes, the limit of the safetensors
+/// format's reference implementation (which refuses longer headers).
+pub const MAX_HEADER_BYTES: u64 = 100_000_000;
+
+/// The largest file that can be a checkpoint of `model`: the 8-byte length, the longest
+/// header safetensors accepts and 8 bytes (the widest dtype) per value of the network.
+fn size_limit<F: Float, M: Model<F> + ?Sized>(model: &mut M) -> u64 {
+    let mut values = 0u64;
+    model.visit_params(&mut |p| values = values.saturating_add(p.value.len() as u64));
+    model.visit_buffers(&mut |b| values = values.saturating_add(b.value.len() as u64));
+    values
+        .saturating_mul(8)
+        .saturating_add(8 + MAX_HEADER_BYTES)
+}
+
+/// The [`Error::FileTooLarge`] of a checkpoint too large for `model`.
+fn too_large<F: Float, M: Model<F> + ?Sized>(
+    model: &M,
+    path: &Path,
+    size: Option<u64>,
+    limit: u64,
+) -> Error {
+    Error::FileTooLarge {
+        path: path.to_path_buf(),
+        what: format!("a checkpoint of network `{}`", model.name()),
+        size,
+        limit,
+        hint: "No checkpoint of this network can be larger (8 bytes per value of the \
+               network, plus safetensors' largest header): this is not its checkpoint.",
+    }
 }
 
 /// The checkpoint of `model` as the bytes of a safetensors file (what [`save`] writes): for
@@ -164,7 +250,16 @@ fn json_string(s: &str) -> String {
 /// Loads a checkpoint held in memory (the bytes of a safetensors file, as from [`to_bytes`])
 /// into `model`; checks and errors as [`load`], whose messages name the file `<memory>`.
 pub fn from_bytes<F: Float, M: Model<F> + ?Sized>(model: &mut M, bytes: &[u8]) -> Result<()> {
-    load_bytes(model, bytes, Path::new("<memory>"))
+    from_bytes_with(model, bytes, LoadOptions::default())
+}
+
+/// [`from_bytes`] with options, as [`load_with`].
+pub fn from_bytes_with<F: Float, M: Model<F> + ?Sized>(
+    model: &mut M,
+    bytes: &[u8],
+    options: LoadOptions,
+) -> Result<()> {
+    load_bytes(model, bytes, Path::new("<memory>"), options)
 }
 
 /// Checks `bytes` (the file `path`) against `model`, then, only if everything fits, copies
@@ -173,6 +268,7 @@ fn load_bytes<F: Float, M: Model<F> + ?Sized>(
     model: &mut M,
     bytes: &[u8],
     path: &Path,
+    options: LoadOptions,
 ) -> Result<()> {
     let file = SafeTensors::deserialize(bytes).map_err(|e| Error::InvalidFile {
         path: path.to_path_buf(),
@@ -233,6 +329,19 @@ fn load_bytes<F: Float, M: Model<F> + ?Sized>(
             problems,
         });
     }
+    if !options.allow_non_finite {
+        for (name, shape) in &wanted {
+            let values = decoded.get(name.as_str()).map_or(&[][..], Vec::as_slice);
+            if let Some(flat) = values.iter().position(|v| !v.as_f64().is_finite()) {
+                return Err(Error::NonFiniteWeight {
+                    path: path.to_path_buf(),
+                    tensor: name.clone(),
+                    index: unravel(flat, shape),
+                    value: values[flat].as_f64(),
+                });
+            }
+        }
+    }
 
     // Everything fits: shapes equal, so each decoded tensor has the length of its slot.
     model.visit_params(&mut |p| {
@@ -246,6 +355,18 @@ fn load_bytes<F: Float, M: Model<F> + ?Sized>(
         }
     });
     Ok(())
+}
+
+/// The position (one index per axis, row-major) of element `flat` of a tensor of `shape`.
+fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
+    let mut index = vec![0; shape.len()];
+    for (i, &n) in index.iter_mut().zip(shape).rev() {
+        if n > 0 {
+            *i = flat % n;
+            flat /= n;
+        }
+    }
+    index
 }
 
 /// Metadata key of the CRC-32 of the data section, written by [`save`] and checked by [`load`]
@@ -332,30 +453,30 @@ fn decode<F: Float>(bytes: &[u8], dtype: Dtype) -> Vec<F> {
     }
 }
 
-/// `path` with `.tmp` appended (`model.safetensors.tmp`): where [`save`] writes first.
-pub fn temporary_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".tmp");
-    PathBuf::from(name)
-}
-
-/// Writes `bytes` to `path.tmp`, fsyncs it, renames it over `path`, then fsyncs the directory
-/// (where the platform allows) so that the rename itself survives a crash.
+/// Writes `bytes` to `path` atomically: to a new temporary file in the directory of the file
+/// `path` names (through any symbolic links), fsynced, given the permissions of the file it
+/// replaces, then renamed over it; then fsyncs the directory (where the platform allows) so
+/// that the rename itself survives a crash. Errors name `path` as the user gave it.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temporary_path(path);
-    let written = File::create(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
+    let target = follow_links(path).map_err(|e| Error::io("write", path, &e))?;
+    let (tmp, mut file) = create_temporary(&target).map_err(|e| Error::io("write", path, &e))?;
+    let written = (|| {
+        if let Ok(old) = fs::metadata(&target) {
+            file.set_permissions(old.permissions())?;
+        }
+        file.write_all(bytes)?;
+        file.sync_all()
+    })();
+    drop(file);
     if let Err(e) = written {
         let _ = fs::remove_file(&tmp);
-        return Err(Error::io("write", &tmp, &e));
+        return Err(Error::io("write", path, &e));
     }
-    if let Err(e) = fs::rename(&tmp, path) {
+    if let Err(e) = fs::rename(&tmp, &target) {
         let _ = fs::remove_file(&tmp);
         return Err(Error::io("rename the new checkpoint over", path, &e));
     }
-    let dir = match path.parent() {
+    let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
@@ -364,4 +485,58 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// The file `path` names: `path` itself, or, if it is a symbolic link, the path it points
+/// to, followed to the end (a relative target is relative to the link's directory). The
+/// file need not exist: a link to a missing file names where the file is to be created.
+fn follow_links(path: &Path) -> std::io::Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    // As many links as Linux follows before giving up (ELOOP).
+    for _ in 0..40 {
+        match fs::symlink_metadata(&current) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let target = fs::read_link(&current)?;
+                current = match current.parent() {
+                    Some(dir) => dir.join(target),
+                    None => target,
+                };
+            }
+            _ => return Ok(current),
+        }
+    }
+    Err(std::io::Error::other(
+        "too many levels of symbolic links (a loop?)",
+    ))
+}
+
+/// Creates a new file beside `target` for [`write_atomically`], named
+/// `NAME.<pid>.<n>.<random>.tmp`, exclusively (`create_new`): it never opens or overwrites an
+/// existing file, whatever other processes or saves do at the same time.
+fn create_temporary(target: &Path) -> std::io::Result<(PathBuf, File)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let Some(name) = target.file_name() else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the path does not end in a file name",
+        ));
+    };
+    let mut last = None;
+    for _ in 0..100 {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let suffix = format!(
+            ".{}.{n}.{:08x}.tmp",
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        let mut tmp_name = name.to_os_string();
+        tmp_name.push(suffix);
+        let tmp = target.with_file_name(tmp_name);
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
 }

@@ -6,6 +6,9 @@
 //! ([`Options::labels`], [`Options::values`]). Lines at the top can be skipped (scikit-learn's
 //! files start with a meta header line such as `150,4,setosa,versicolor,virginica`); blank
 //! lines are ignored. There is no quoting: this is for numeric tables, not general CSV.
+//! Lines end in `\n`, `\r\n` or a lone `\r`; a leading UTF-8 byte-order mark is skipped. Only
+//! regular files of at most [`MAX_FILE_BYTES`] are read (not FIFOs or devices); [`read_from`]
+//! reads from any [`Read`].
 //!
 //! Anything that cannot be read is an [`Error::Csv`] with its line and column (both counting
 //! from 1, lines including skipped ones): a field that is not a finite number, a label that
@@ -21,14 +24,18 @@
 //! # Ok::<(), axonal::Error>(())
 //! ```
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
 
-use crate::data::{Dataset, Targets};
+use crate::data::{open_regular, read_at_most, Dataset, Targets};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::loss::TargetKind;
+
+/// The largest CSV file the reader accepts: 1 GiB (it holds the whole text in memory).
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
 
 /// Which column of the file holds the target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,25 +101,91 @@ impl Options {
 /// Reads a numeric CSV file into a dataset: the target column (see [`Options`]) as targets,
 /// every other column, in order, as inputs.
 ///
-/// Errors: the file cannot be read or is not UTF-8; it has no data rows; a row has fewer than
+/// Errors: the file cannot be read, is not a regular file, is larger than
+/// [`MAX_FILE_BYTES`] or is not UTF-8; it has no data rows; a row has fewer than
 /// two fields, or another number of fields than the first data row; the target column does
 /// not exist; a field is empty, not a number, or not finite (`nan`, `inf`); a label is not a
 /// non-negative integer. Each names the line and column.
 pub fn read<F: Float>(path: impl AsRef<Path>, options: Options) -> Result<Dataset<F>> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::MissingFile {
-            path: path.to_path_buf(),
-            hint: "Check the path (relative paths start from the working directory).".into(),
-        },
-        _ => Error::io("read", path, &e),
-    })?;
+    let hint = "Check the path (relative paths start from the working directory).";
+    let (file, len) = open_regular(path, hint)?;
+    if len > MAX_FILE_BYTES {
+        return Err(too_large(path, Some(len)));
+    }
+    // `len` is at most MAX_FILE_BYTES (1 GiB): it fits in usize on 32-bit platforms too.
+    let capacity = usize::try_from(len).unwrap_or(0);
+    let bytes = read_at_most(file, MAX_FILE_BYTES, capacity)
+        .map_err(|e| Error::io("read", path, &e))?
+        .ok_or_else(|| too_large(path, None))?;
+    parse_bytes(path, bytes, &options)
+}
+
+/// [`read`] from any reader (standard input, an archive entry, text in memory): the same
+/// format, checks and limit, with errors naming the file `<reader>`.
+///
+/// ```
+/// use axonal::data::csv::{self, Column, Options};
+///
+/// let data = csv::read_from::<f32>("1.5,2,0\n3,4.25,1\n".as_bytes(), Options::labels(Column::Last))?;
+/// assert_eq!((data.len(), data.input_width()), (2, 2));
+/// # Ok::<(), axonal::Error>(())
+/// ```
+pub fn read_from<F: Float>(reader: impl Read, options: Options) -> Result<Dataset<F>> {
+    let path = Path::new("<reader>");
+    let bytes = read_at_most(reader, MAX_FILE_BYTES, 0)
+        .map_err(|e| Error::io("read", path, &e))?
+        .ok_or_else(|| too_large(path, None))?;
+    parse_bytes(path, bytes, &options)
+}
+
+/// The [`Error::FileTooLarge`] of a CSV file of `size` bytes (`None`: a stream that went on
+/// past the limit).
+fn too_large(path: &Path, size: Option<u64>) -> Error {
+    Error::FileTooLarge {
+        path: path.to_path_buf(),
+        what: "the CSV reader".into(),
+        size,
+        limit: MAX_FILE_BYTES,
+        hint: "The CSV reader holds the whole text in memory; split the data into smaller \
+               files, or store it in a binary format.",
+    }
+}
+
+/// Checks that `bytes` are UTF-8 text and parses them; a leading byte-order mark (which
+/// spreadsheet programs write) is skipped.
+fn parse_bytes<F: Float>(path: &Path, bytes: Vec<u8>, options: &Options) -> Result<Dataset<F>> {
     let text = String::from_utf8(bytes).map_err(|e| Error::InvalidFile {
         path: path.to_path_buf(),
         format: "CSV",
         message: format!("it is not UTF-8 text ({e})"),
     })?;
-    parse(path, &text, &options)
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    parse(path, text, options)
+}
+
+/// The lines of `text`, ended by `\n`, `\r\n` or a lone `\r` (old Mac files), without their
+/// line endings.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.find(['\n', '\r']) {
+            Some(end) => {
+                let after = if current[end..].starts_with("\r\n") {
+                    end + 2
+                } else {
+                    end + 1
+                };
+                rest = Some(&current[after..]).filter(|r| !r.is_empty());
+                Some(&current[..end])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
 }
 
 /// Parses the text of a CSV file; `path` is for messages.
@@ -129,7 +202,7 @@ fn parse<F: Float>(path: &Path, text: &str, options: &Options) -> Result<Dataset
     // (line of the first data row, its number of fields, the target's index)
     let mut shape: Option<(usize, usize, usize)> = None;
 
-    let rows = text.lines().enumerate().skip(options.skip);
+    let rows = lines(text).enumerate().skip(options.skip);
     for (line, fields) in rows.map(|(i, l)| (i + 1, l)) {
         if fields.trim().is_empty() {
             continue;
@@ -146,7 +219,9 @@ fn parse<F: Float>(path: &Path, text: &str, options: &Options) -> Result<Dataset
                     Column::Last => n - 1,
                     Column::Index(i) if i < n => i,
                     Column::Index(i) => {
-                        return Err(err(line, 1, format!("the target column is {} (index {i}), but the row has only {n} fields", i + 1)));
+                        // As u128: `i + 1` overflows for Column::Index(usize::MAX).
+                        let column = i as u128 + 1;
+                        return Err(err(line, 1, format!("the target column is {column} (index {i}), but the row has only {n} fields")));
                     }
                 };
                 *shape.insert((line, n, target))

@@ -3,7 +3,10 @@
 pub mod csv;
 pub mod idx;
 
+use std::fs::{self, File};
+use std::io::{self, Read};
 use std::ops::Range;
+use std::path::Path;
 
 use ndarray::{s, Array2, ArrayView2};
 use rand::seq::SliceRandom;
@@ -14,6 +17,79 @@ use crate::float::Float;
 use crate::kernels;
 use crate::loss::TargetKind;
 use crate::scratch::Scratch;
+
+/// Opens `path` for reading if it is a regular file (following symbolic links), and returns
+/// it with its length. Anything else (a directory, a FIFO, a device such as `/dev/zero`, a
+/// socket) is an [`Error::NotAFile`], found from the file's metadata before it is opened, so
+/// that opening cannot block on a FIFO with no writer. A missing file is an
+/// [`Error::MissingFile`] with `missing_hint`.
+pub(crate) fn open_regular(path: &Path, missing_hint: &str) -> Result<(File, u64)> {
+    let open_error = |e: io::Error| match e.kind() {
+        io::ErrorKind::NotFound => Error::MissingFile {
+            path: path.to_path_buf(),
+            hint: missing_hint.into(),
+        },
+        _ => Error::io("open", path, &e),
+    };
+    let not_a_file = |kind| Error::NotAFile {
+        path: path.to_path_buf(),
+        kind,
+    };
+    let metadata = fs::metadata(path).map_err(open_error)?;
+    if !metadata.is_file() {
+        return Err(not_a_file(file_kind(&metadata.file_type())));
+    }
+    let file = File::open(path).map_err(open_error)?;
+    // The path may have been replaced between the two looks: trust only the opened file.
+    let metadata = file.metadata().map_err(|e| Error::io("read", path, &e))?;
+    if !metadata.is_file() {
+        return Err(not_a_file(file_kind(&metadata.file_type())));
+    }
+    Ok((file, metadata.len()))
+}
+
+/// What a file that is not a regular file is, for [`Error::NotAFile`].
+fn file_kind(file_type: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else {
+        "something else"
+    }
+}
+
+/// All of `reader`, if it holds at most `limit` bytes; `None` if it holds more (then
+/// `limit + 1` bytes were read, no more). `capacity` is reserved up front (a known file
+/// length, or 0); beyond it the buffer grows only as data arrives.
+pub(crate) fn read_at_most(
+    reader: impl Read,
+    limit: u64,
+    capacity: usize,
+) -> io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(capacity)
+        .map_err(io::Error::other)?;
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
 
 /// The targets of a dataset: one class label or one row of values per sample.
 #[derive(Clone, Debug, PartialEq)]
