@@ -50,14 +50,12 @@ pub fn emit(source: &str) -> Result<String, Vec<Diagnostic>> {
 }
 
 /// Expands the body of a `network! { … }` macro: the generated code, or one
-/// `compile_error!` per mistake, placed at the offending token.
+/// `compile_error!` per mistake, placed at the offending token (the first
+/// [`diagnostic::MAX_SHOWN`] of them, then one saying how many more there are).
 pub fn expand_macro(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     let source = tokens::MacroSource::new(input);
     match compile(&source.text) {
         Ok(tokens) => tokens,
-        Err(diags) => diags
-            .iter()
-            .map(|d| d.to_compile_error(source.span_of(&d.primary.span)))
-            .collect(),
+        Err(diags) => diagnostic::compile_errors(&diags, |span| source.span_of(span)),
     }
 }
