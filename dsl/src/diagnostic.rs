@@ -51,6 +51,10 @@ pub enum Code {
     EmptyNetwork,
     /// An attribute given twice.
     DuplicateAttribute,
+    /// A network or label name that cannot be a Rust identifier (`self`, `crate`, `_`, …).
+    ReservedName,
+    /// A network with more layers, parameters or activations than the compiler's limits.
+    TooLarge,
 }
 
 impl Code {
@@ -76,6 +80,8 @@ impl Code {
         Code::UnknownInputWidth,
         Code::EmptyNetwork,
         Code::DuplicateAttribute,
+        Code::ReservedName,
+        Code::TooLarge,
     ];
 
     /// The code as printed: `E0001`, …. Never renumber: users search for these.
@@ -101,6 +107,8 @@ impl Code {
             // E0018 ("not supported yet") is retired: every statement has its runtime.
             Code::EmptyNetwork => "E0019",
             Code::DuplicateAttribute => "E0020",
+            Code::ReservedName => "E0021",
+            Code::TooLarge => "E0022",
         }
     }
 }
@@ -206,7 +214,13 @@ impl Diagnostic {
     fn write_to(&self, buffer: &mut Buffer, file_name: &str, lines: &Lines<'_>) {
         let labels: Vec<(Span, &str, bool)> = std::iter::once((&self.primary, true))
             .chain(self.secondary.iter().map(|l| (l, false)))
-            .map(|(l, primary)| (clamp_span(&l.span, lines.source), l.message.as_str(), primary))
+            .map(|(l, primary)| {
+                (
+                    clamp_span(&l.span, lines.source),
+                    l.message.as_str(),
+                    primary,
+                )
+            })
             .collect();
         let ends: Vec<usize> = labels.iter().flat_map(|(s, ..)| [s.start, s.end]).collect();
         let view = View::new(file_name, lines, &ends);
@@ -426,13 +440,18 @@ impl<'s> Lines<'s> {
 
     /// The index of the line that holds byte `at`.
     fn index(&self, at: usize) -> usize {
-        self.starts.partition_point(|&start| start <= at).saturating_sub(1)
+        self.starts
+            .partition_point(|&start| start <= at)
+            .saturating_sub(1)
     }
 
     /// The text of line `index`, without its `\n` or `\r\n`, and where it starts.
     fn line(&self, index: usize) -> (usize, &'s str) {
         let start = self.starts[index];
-        let end = self.starts.get(index + 1).map_or(self.source.len(), |&next| next - 1);
+        let end = self
+            .starts
+            .get(index + 1)
+            .map_or(self.source.len(), |&next| next - 1);
         let text = &self.source[start..end.max(start)];
         (start, text.strip_suffix('\r').unwrap_or(text))
     }
@@ -592,7 +611,8 @@ impl<'a> Files<'a> for View<'_> {
         byte_index: usize,
     ) -> Result<usize, files::Error> {
         // Label ends know their real column; anything else is counted in the shown text.
-        if let Some(&(_, _, column)) = self.ends.iter().find(|&&(_, shown, _)| shown == byte_index) {
+        if let Some(&(_, _, column)) = self.ends.iter().find(|&&(_, shown, _)| shown == byte_index)
+        {
             return Ok(column);
         }
         let range = self.line_range((), line_index)?;
@@ -604,11 +624,18 @@ impl<'a> Files<'a> for View<'_> {
         (): (),
         line_index: usize,
     ) -> Result<std::ops::Range<usize>, files::Error> {
-        let start = *self.starts.get(line_index).ok_or(files::Error::LineTooLarge {
-            given: line_index,
-            max: self.starts.len().saturating_sub(1),
-        })?;
-        let end = self.starts.get(line_index + 1).copied().unwrap_or(self.text.len());
+        let start = *self
+            .starts
+            .get(line_index)
+            .ok_or(files::Error::LineTooLarge {
+                given: line_index,
+                max: self.starts.len().saturating_sub(1),
+            })?;
+        let end = self
+            .starts
+            .get(line_index + 1)
+            .copied()
+            .unwrap_or(self.text.len());
         Ok(start..end)
     }
 }
@@ -641,9 +668,11 @@ mod tests {
             Code::UnknownInputWidth => 16,
             Code::EmptyNetwork => 17,
             Code::DuplicateAttribute => 18,
+            Code::ReservedName => 19,
+            Code::TooLarge => 20,
         };
         let indices: Vec<usize> = Code::ALL.iter().map(|&c| index(c)).collect();
-        assert_eq!(indices, (0..19).collect::<Vec<_>>());
+        assert_eq!(indices, (0..21).collect::<Vec<_>>());
         let mut printed: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
         printed.dedup();
         assert_eq!(printed.len(), Code::ALL.len());
@@ -756,16 +785,30 @@ error[E0008]: expected input width 64, found 784
 
     #[test]
     fn a_long_line_is_cut_to_a_window_around_the_span() {
-        let source = format!("N {{ input 2; {}dense 3 rleu; {}}}", "relu; ".repeat(500), "relu; ".repeat(500));
+        let source = format!(
+            "N {{ input 2; {}dense 3 rleu; {}}}",
+            "relu; ".repeat(500),
+            "relu; ".repeat(500)
+        );
         let at = source.find("rleu").unwrap();
-        let d = Diagnostic::new(Code::UnknownActivation, at..at + 4, "unknown activation `rleu`")
-            .label("not an activation");
+        let d = Diagnostic::new(
+            Code::UnknownActivation,
+            at..at + 4,
+            "unknown activation `rleu`",
+        )
+        .label("not an activation");
         let text = d.render("long.nn", &source, false);
         // The pointer gives the real column; the shown line is a window with `…` at both cuts.
-        assert!(text.contains(&format!("--> long.nn:1:{}", at + 1)), "{text}");
+        assert!(
+            text.contains(&format!("--> long.nn:1:{}", at + 1)),
+            "{text}"
+        );
         let shown = text.lines().find(|l| l.starts_with("1 |")).unwrap();
         assert!(shown.chars().count() < MAX_LINE_CHARS + 10, "{shown}");
-        assert!(shown.starts_with("1 | …") && shown.ends_with('…'), "{shown}");
+        assert!(
+            shown.starts_with("1 | …") && shown.ends_with('…'),
+            "{shown}"
+        );
         let carets = text.lines().find(|l| l.contains('^')).unwrap();
         assert_eq!(
             shown.find("rleu").map(|i| shown[..i].chars().count()),
@@ -776,19 +819,28 @@ error[E0008]: expected input width 64, found 784
         // A short line is shown whole, as before.
         let short = "N { input 2; dense 3 rleu }";
         let d = Diagnostic::new(Code::UnknownActivation, 21..25, "m");
-        assert!(d.render("s.nn", short, false).contains(&format!("1 | {short}\n")));
+        assert!(d
+            .render("s.nn", short, false)
+            .contains(&format!("1 | {short}\n")));
     }
 
     #[test]
     fn labels_far_apart_on_one_line_get_a_window_each() {
         let source = format!("N {{ input 4; {}dense 5->3 }}", "relu; ".repeat(100));
         let (first, second) = (source.find('4').unwrap(), source.find("5->").unwrap());
-        let d = Diagnostic::new(Code::WidthMismatch, second..second + 1, "expected input width 4, found 5")
-            .label("this layer takes 5 inputs")
-            .secondary(first..first + 1, "but the previous layer outputs 4");
+        let d = Diagnostic::new(
+            Code::WidthMismatch,
+            second..second + 1,
+            "expected input width 4, found 5",
+        )
+        .label("this layer takes 5 inputs")
+        .secondary(first..first + 1, "but the previous layer outputs 4");
         let text = d.render("far.nn", &source, false);
         let shown = text.lines().find(|l| l.starts_with("1 |")).unwrap();
-        assert!(shown.contains("input 4;") && shown.contains("dense 5->3"), "{text}");
+        assert!(
+            shown.contains("input 4;") && shown.contains("dense 5->3"),
+            "{text}"
+        );
         assert_eq!(shown.matches('…').count(), 1, "{text}");
         assert!(text.contains("but the previous layer outputs 4"), "{text}");
         assert!(text.contains("--> far.nn:1:620"), "{text}");
@@ -796,17 +848,29 @@ error[E0008]: expected input width 64, found 784
 
     #[test]
     fn invisible_characters_are_escaped_and_the_caret_stays_under_them() {
-        for (bad, shown) in [("\0", "\\0"), ("\u{feff}", "\\u{feff}"), ("\u{202e}", "\\u{202e}"), ("\u{1b}", "\\u{1b}")] {
+        for (bad, shown) in [
+            ("\0", "\\0"),
+            ("\u{feff}", "\\u{feff}"),
+            ("\u{202e}", "\\u{202e}"),
+            ("\u{1b}", "\\u{1b}"),
+        ] {
             let source = format!("N {{ input 2;{bad} dense 3 }}");
             let at = source.find(bad).unwrap();
             let d = Diagnostic::new(Code::Syntax, at..at + bad.len(), "m").label("here");
             let text = d.render("x.nn", &source, false);
             let line = text.lines().find(|l| l.starts_with("1 |")).unwrap();
-            assert_eq!(line, format!("1 | N {{ input 2;{shown} dense 3 }}"), "{text}");
+            assert_eq!(
+                line,
+                format!("1 | N {{ input 2;{shown} dense 3 }}"),
+                "{text}"
+            );
             let carets = text.lines().find(|l| l.contains('^')).unwrap();
             let column = line.find(shown).unwrap();
             assert_eq!(carets.find('^'), Some(column), "{text}");
-            assert!(carets.contains(&format!("{} here", "^".repeat(shown.len()))), "{text}");
+            assert!(
+                carets.contains(&format!("{} here", "^".repeat(shown.len()))),
+                "{text}"
+            );
             // The pointer still counts characters of the real source.
             assert!(text.contains("--> x.nn:1:13"), "{text}");
         }
@@ -835,7 +899,11 @@ error[E0008]: expected input width 64, found 784
         assert_eq!(diags.len(), 8_000);
         let start = std::time::Instant::now();
         let text = render_all(&diags, "long.nn", &source, false);
-        assert!(start.elapsed() < std::time::Duration::from_secs(5), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
         assert_eq!(text.matches("error[E0002]").count(), MAX_SHOWN);
         assert!(text.len() < MAX_SHOWN * 1_000, "{} bytes", text.len());
         assert!(
@@ -853,7 +921,10 @@ error[E0008]: expected input width 64, found 784
         let diags = crate::check_source(&one_long_line(200)).unwrap_err();
         let out = compile_errors(&diags, |_| proc_macro2::Span::call_site()).to_string();
         assert_eq!(out.matches("compile_error").count(), MAX_SHOWN + 1);
-        assert!(out.contains("aborting after 50 errors: 150 more not shown"), "{out}");
+        assert!(
+            out.contains("aborting after 50 errors: 150 more not shown"),
+            "{out}"
+        );
         let few = compile_errors(&diags[..3], |_| proc_macro2::Span::call_site()).to_string();
         assert_eq!(few.matches("compile_error").count(), 3);
     }

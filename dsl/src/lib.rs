@@ -8,7 +8,7 @@
 //!
 //! ```
 //! let rust = axonal_dsl::emit("pub Xor { input 2; dense 4 tanh; dense 1 sigmoid; mse }").unwrap();
-//! assert!(rust.contains("pub struct Xor<F: ::axonal::Float = f32>"));
+//! assert!(rust.contains("pub struct Xor<F: ::axonal::Float = ::core::primitive::f32>"));
 //!
 //! let errors = axonal_dsl::check_source("N { input 64; dense 784->10 }").unwrap_err();
 //! assert_eq!(errors[0].code, axonal_dsl::Code::WidthMismatch);
@@ -45,8 +45,8 @@ pub fn compile(source: &str) -> Result<proc_macro2::TokenStream, Vec<Diagnostic>
 
 /// Compiles a source to formatted Rust source text, as `build.rs` and `axc emit` write it.
 pub fn emit(source: &str) -> Result<String, Vec<Diagnostic>> {
-    let tokens = compile(source)?;
-    Ok(codegen::format(tokens))
+    let program = check_source(source)?;
+    Ok(codegen::emit(&program))
 }
 
 /// Expands the body of a `network! { … }` macro: the generated code, or one

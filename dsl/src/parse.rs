@@ -290,7 +290,11 @@ impl Found<'_> {
             Found::End => "end of input".to_string(),
             Found::Token(t) => match single_char(t) {
                 Some(c) if c.is_whitespace() || is_invisible(c) => {
-                    format!("the character `{}` (U+{:04X})", escape_invisible(t), c as u32)
+                    format!(
+                        "the character `{}` (U+{:04X})",
+                        escape_invisible(t),
+                        c as u32
+                    )
                 }
                 _ => format!("`{}`", escape_invisible(t)),
             },
@@ -781,10 +785,18 @@ mod tests {
 
     #[test]
     fn invisible_characters_are_named_visibly() {
-        for (bad, shown) in [("\0", "`\\0` (U+0000)"), ("\u{202e}", "`\\u{202e}` (U+202E)"), ("\u{a0}", "`\\u{a0}` (U+00A0)")] {
+        for (bad, shown) in [
+            ("\0", "`\\0` (U+0000)"),
+            ("\u{202e}", "`\\u{202e}` (U+202E)"),
+            ("\u{a0}", "`\\u{a0}` (U+00A0)"),
+        ] {
             let src = format!("N {{ input 2;{bad} dense 3 }}");
             let d = err(&src);
-            assert!(d.message.ends_with(&format!("found the character {shown}")), "{}", d.message);
+            assert!(
+                d.message.ends_with(&format!("found the character {shown}")),
+                "{}",
+                d.message
+            );
             assert_eq!(&src[d.primary.span.clone()], bad);
         }
     }
