@@ -590,10 +590,7 @@ impl<'d> NetworkChecker<'d> {
         if let Some(a) = attr("l2") {
             match &a.value {
                 Value::Number(n) if n.value >= 0.0 && fits_f32(n.value) => l2 = n.value,
-                _ => self.bad_value(
-                    a,
-                    "a penalty from 0 to 3.4e38 (f32's largest), e.g. `l2=1e-4`",
-                ),
+                _ => self.bad_value(a, "a penalty of 0 or more, finite in f32, e.g. `l2=1e-4`"),
             }
         }
         self.push(
@@ -687,10 +684,7 @@ impl<'d> NetworkChecker<'d> {
                 if !ok {
                     let (range, example) = match what {
                         "slope" => ("in [0, 1)", "`leaky_relu 0.01`"),
-                        _ => (
-                            "greater than 0 and at most 3.4e38 (so that it is a positive f32)",
-                            "`elu 1.0`",
-                        ),
+                        _ => ("greater than 0 in f32", "`elu 1.0`"),
                     };
                     self.error(
                         Diagnostic::new(
@@ -789,7 +783,7 @@ impl<'d> NetworkChecker<'d> {
                 "eps" => (
                     &mut eps,
                     positive_in_f32,
-                    "an epsilon greater than 0 and at most 3.4e38 (so that it is a positive f32)",
+                    "an epsilon greater than 0 in f32",
                 ),
                 _ => continue,
             };
@@ -953,11 +947,8 @@ impl<'d> NetworkChecker<'d> {
                     | LossKind::CategoricalCrossentropy { from_logits }
                     | LossKind::SparseCategoricalCrossentropy { from_logits },
                 ) if i.name == "true" || i.name == "false" => *from_logits = i.name == "true",
-                ("margin", ..) => self.bad_value(attr, "a margin from 0 to 3.4e38 (f32's largest)"),
-                ("delta", ..) => self.bad_value(
-                    attr,
-                    "a delta greater than 0 and at most 3.4e38 (so that it is a positive f32)",
-                ),
+                ("margin", ..) => self.bad_value(attr, "a margin of 0 or more, finite in f32"),
+                ("delta", ..) => self.bad_value(attr, "a delta greater than 0 in f32"),
                 ("from_logits", ..) => self.bad_value(attr, "`true` or `false`"),
                 _ => unreachable!("loss_attrs lists only the attributes matched above"),
             }
@@ -1339,7 +1330,7 @@ fn fits_f32(v: f64) -> bool {
 }
 
 /// Whether `v` is greater than 0 and stays so, and finite, when rounded to `f32`: an
-/// epsilon of `1e-50` would be 0 in `f32`.
+/// epsilon of `1e-50` would be 0 in `f32`. Messages call this "greater than 0 in f32".
 fn positive_in_f32(v: f64) -> bool {
     v > 0.0 && fits_f32(v) && (v as f32) > 0.0
 }
@@ -1373,7 +1364,7 @@ fn check_ident(ident: &ast::Ident, what: &str, diags: &mut Vec<Diagnostic>) {
             ("network", "_") => ("struct", "Net".to_string()),
             (_, "_") => ("field", "layer".to_string()),
             ("network", name) => ("struct", format!("{name}_")),
-            (_, name) => ("field", format!("{name}_")),
+            (_, name) => ("field", format!("{}_", name.to_lowercase())),
         };
         diags.push(
             Diagnostic::new(
