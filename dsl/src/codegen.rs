@@ -798,6 +798,83 @@ mod tests {
     }
 
     #[test]
+    fn emit_formats_one_network_at_a_time_as_the_whole_file_would() {
+        let src =
+            "pub(crate) A { input 3; dense 2 relu } B { dense 2->2; mse } pub C { input 1; relu }";
+        let program = crate::check_source(src).unwrap();
+        let whole = super::format(super::generate(&program));
+        assert_eq!(super::emit(&program), whole);
+        assert_eq!(whole.matches("struct").count(), 3);
+    }
+
+    #[test]
+    fn names_become_identifiers_that_cannot_clash() {
+        let code = emit(
+            "pub F { input 2; type: dense 2; None: relu; Ok: mse } mlp { input 1; R: dense 1 }",
+        );
+        // The float parameter is not `F` in the network called `F`, the rng's not `R` in `R`.
+        assert!(
+            code.contains("pub struct F<T: ::axonal::Float = ::core::primitive::f32>"),
+            "{code}"
+        );
+        assert!(
+            code.contains("pub r#type: ::axonal::layers::Dense<T, 2, 2>"),
+            "{code}"
+        );
+        assert!(
+            code.contains("self.r#type.visit_params(\"type\", f);"),
+            "{code}"
+        );
+        // No local is named after a label; `None` and `Ok` are fields, never patterns.
+        assert!(
+            code.contains("let x = self.None.predict(x.view());"),
+            "{code}"
+        );
+        assert!(
+            code.contains("::core::option::Option::None => self.Ok.grad_input(),"),
+            "{code}"
+        );
+        // The case lints are allowed where the names break them (labels `None`, `R`; the
+        // network `mlp`), and only there.
+        assert_eq!(
+            code.matches("#[allow(non_snake_case)]").count(),
+            2,
+            "{code}"
+        );
+        assert_eq!(
+            code.matches("#[allow(non_camel_case_types)]").count(),
+            1,
+            "{code}"
+        );
+        assert!(
+            code.contains("#[allow(non_camel_case_types)]\n#[allow(non_snake_case)]\nstruct mlp<F"),
+            "{code}"
+        );
+        assert!(!emit("Mlp { input 1; fc1: dense 1 }").contains("#[allow(non_"));
+    }
+
+    #[test]
+    fn case_conventions_follow_rustc() {
+        for (name, camel, snake) in [
+            ("Mnist", true, false),
+            ("mlp", false, true),
+            ("XOR", true, false),
+            ("Net_2", false, false),
+            ("Net_b", false, false),
+            ("fc1", false, true),
+            ("fc__1", false, false),
+            ("_private", false, true),
+            ("__", true, true),
+            ("F", true, false),
+            ("r2d2", false, true),
+            ("R2D2", true, false),
+        ] {
+            assert_eq!(super::is_camel_case(name), camel, "{name}");
+            assert_eq!(super::is_snake_case(name), snake, "{name}");
+        }
+    }
+
+    #[test]
     fn summary_is_the_axc_table() {
         let src = "M { dense 784->128 relu; dense 10; softmax_ce }";
         let program = crate::check_source(src).unwrap();
