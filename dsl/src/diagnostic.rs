@@ -552,13 +552,13 @@ impl<'a> View<'a> {
 /// first [`MAX_LINE_CHARS`] if no label ends on it.
 fn kept(len: usize, ends: impl Iterator<Item = usize>) -> Vec<std::ops::Range<usize>> {
     if len <= MAX_LINE_CHARS {
-        return vec![0..len];
+        return std::iter::once(0..len).collect();
     }
     let mut windows: Vec<std::ops::Range<usize>> = ends
         .map(|i| i.saturating_sub(WINDOW)..(i + WINDOW).min(len))
         .collect();
     if windows.is_empty() {
-        return vec![0..MAX_LINE_CHARS];
+        return std::iter::once(0..MAX_LINE_CHARS).collect();
     }
     windows.sort_by_key(|w| w.start);
     let mut merged: Vec<std::ops::Range<usize>> = Vec::new();

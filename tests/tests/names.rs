@@ -14,13 +14,17 @@
 use axonal::ndarray::Array2;
 use axonal::{Mode, Model, TargetsView};
 
+// Clippy's naming lints judge the names themselves, which here are hostile on purpose (a
+// struct `PARAMS`, a network `new` whose constructor is `new`); everything else must pass.
 #[deny(warnings)]
+#[allow(clippy::upper_case_acronyms, clippy::self_named_constructors)]
 #[no_implicit_prelude]
 mod built {
     include!(concat!(env!("OUT_DIR"), "/names.rs"));
 }
 
 #[deny(warnings)]
+#[allow(clippy::upper_case_acronyms, clippy::self_named_constructors)]
 #[no_implicit_prelude]
 mod macro_door {
     include!(concat!(env!("OUT_DIR"), "/names_macro.rs"));
