@@ -270,7 +270,7 @@ impl<'d> NetworkChecker<'d> {
                 )
                 .label(format!("layer {}", self.layer_count))
                 .help(format!(
-                    "a network has at most {MAX_LAYERS} layers: rustc's compile time grows faster than the layer count; split it into networks trained one after the other, or use wider layers"
+                    "a network has at most {MAX_LAYERS} layers, as rustc's compile time grows faster than the layer count; use fewer, wider layers"
                 )),
             );
         }
@@ -1045,7 +1045,7 @@ impl<'d> NetworkChecker<'d> {
                             thousands(MAX_PARAMS)
                         ),
                     )
-                    .label(format!("this layer has {}", count(size)))
+                    .label(format!("this layer has {} parameters", count(size)))
                     .help("a network holds at most 2³¹ parameters (8 GiB of f32 weights, before gradients and optimizer state): make the layers narrower"),
                 );
                 return;
@@ -1612,7 +1612,10 @@ mod tests {
             d.message,
             "the network `M` would have 18,014,399,583,223,808 parameters, more than the limit of 2,147,483,648"
         );
-        assert_eq!(d.primary.message, "this layer has 18,014,399,583,223,808");
+        assert_eq!(
+            d.primary.message,
+            "this layer has 18,014,399,583,223,808 parameters"
+        );
         // Exactly the limit passes; a batchnorm's running statistics count too.
         let p = check_ok("N { dense 32767->65536 }");
         assert_eq!(p.networks[0].params() as u64, MAX_PARAMS);
@@ -1624,7 +1627,7 @@ mod tests {
             "{}",
             d.message
         );
-        assert_eq!(d.primary.message, "this layer has 262,144");
+        assert_eq!(d.primary.message, "this layer has 262,144 parameters");
     }
 
     #[test]

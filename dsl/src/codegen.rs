@@ -130,7 +130,10 @@ fn allow_if(conventional: bool, lint: &str) -> TokenStream {
 }
 
 /// The generic parameters of a network's code: the float type and, in `new`, the random
-/// generator's type. `F` and `R`, unless the network has that name.
+/// generator's type. `F` and `R`, unless the network has that name (then `T` or `G`).
+///
+/// Renamed rather than refused: `F` is a fine name for a network, and users never write the
+/// parameter's name (they write `F::<f64>`); only rustdoc shows it.
 fn type_params(net: &Network) -> (Ident, Ident) {
     let pick = |usual: &str, other: &str| ident(if net.name == usual { other } else { usual });
     (pick("F", "T"), pick("R", "G"))
