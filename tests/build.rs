@@ -549,17 +549,35 @@ fn names(dir: &Path) {
             axonal_dsl::diagnostic::render_all(&d, "names.nn", &source, false)
         )
     });
-    // Builds every network and runs it, so that nothing generated goes unused.
+    // Builds every network, and trains a step of a few and of the one with every label.
+    // Compiling is the test: rustc resolves names and checks types in generic code whether
+    // or not it is instantiated; running every network would only add codegen time.
+    let run = [
+        "type",
+        "F",
+        "R",
+        "Option",
+        "None",
+        "f32",
+        "str",
+        "x",
+        "AllLabels",
+    ];
     let mut exercise = String::new();
-    for name in accepted()
-        .iter()
-        .map(|n| rust(n))
-        .chain(["AllLabels".to_string()])
-    {
-        writeln!(exercise, "    ::core::iter::Extend::extend(&mut keys, super::run({name}::<::core::primitive::f32>::seeded(0)));").unwrap();
+    for name in accepted().into_iter().chain(["AllLabels"]) {
+        let net = format!("{}::<::core::primitive::f32>::seeded(0)", rust(name));
+        if run.contains(&name) {
+            writeln!(
+                exercise,
+                "    ::core::iter::Extend::extend(&mut keys, super::run({net}));"
+            )
+            .unwrap();
+        } else {
+            writeln!(exercise, "    ::core::mem::drop({net});").unwrap();
+        }
     }
     let harness = format!(
-        "/// Builds, runs and lists the parameters of every network above.\n\
+        "/// Builds every network above; trains a step of some and lists their parameters.\n\
          pub fn exercise() -> ::std::vec::Vec<::std::string::String> {{\n\
          \x20   let mut keys = ::std::vec::Vec::new();\n{exercise}    keys\n}}\n"
     );
