@@ -10,6 +10,15 @@
 //!
 //! `AXONAL_RANDOM_NETWORKS=N` (default 24) and `AXONAL_RANDOM_NETWORKS_SEED=S` (default 1)
 //! change how many networks and which; CI keeps the default so its compile time stays small.
+//! About half the random networks, and some of their layers and losses, are named from the
+//! pools of hostile names below (keywords, primitive types, prelude names, the generated
+//! code's own identifiers), drawn from a second generator so the networks' shapes do not
+//! depend on it: a property test that accepted names compile, and train correctly.
+//!
+//! It also writes `$OUT_DIR/names.rs` and `$OUT_DIR/names_macro.rs` for `tests/names.rs`:
+//! every name of the pools as a network name and as a label, through the `build.rs` door
+//! (code from `axonal_dsl::emit`) and through the `network!` door. The checker must refuse
+//! exactly the names of [`REFUSED`], at the name, and accept every other one.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -36,6 +45,78 @@ impl Rng {
     }
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len())]
+    }
+}
+
+/// Every keyword of Rust: strict and reserved in every edition to 2024, and the weak
+/// (contextual) ones.
+const KEYWORDS: &str = "\
+    as break const continue crate else enum extern false fn for if impl in let loop match \
+    mod move mut pub ref return self Self static struct super trait true type unsafe use \
+    where while async await dyn abstract become box do final macro override priv typeof \
+    unsized virtual yield try gen macro_rules union raw safe auto default _";
+
+/// Every primitive type, stable or not.
+const PRIMITIVES: &str = "\
+    bool char str f16 f32 f64 f128 i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize";
+
+/// The names of the std prelude (v1, rust_2021, rust_2024): types, traits, functions,
+/// variants, macros, derives and built-in attributes.
+const PRELUDE: &str = "\
+    Copy Send Sized Sync Unpin Drop Fn FnMut FnOnce AsyncFn AsyncFnMut AsyncFnOnce drop \
+    size_of size_of_val align_of align_of_val Box ToOwned Clone PartialEq PartialOrd Eq Ord \
+    AsRef AsMut Into From Default Iterator Extend IntoIterator DoubleEndedIterator \
+    ExactSizeIterator Option Some None Result Ok Err String ToString Vec TryFrom TryInto \
+    FromIterator Future IntoFuture Debug Hash assert assert_eq assert_ne cfg column \
+    compile_error concat dbg debug_assert env eprint eprintln file format format_args \
+    include include_bytes include_str line matches module_path option_env panic print \
+    println stringify thread_local todo unimplemented unreachable vec write writeln derive \
+    test bench global_allocator cfg_attr allow warn deny forbid doc inline must_use \
+    deprecated repr path non_exhaustive";
+
+/// Every identifier the generated code (and the tests' code around it) uses: its type
+/// parameters and their alternatives, locals, methods, constants, the crates and items it
+/// names, the lints it allows.
+const GENERATED: &str = "\
+    F R T G x grad grad_output input_grad mode rng f targets seed new seeded summary INPUT \
+    OUTPUT PARAMS name input_width output_width forward output loss backward_with \
+    visit_params visit_buffers predict axonal core std alloc proc_macro Model Float Param \
+    Buffer Mode Error NoLoss network TargetsView ndarray ArrayView2 Array2 rand Rng \
+    seeded_rng model check_input check_backward layers Dense Activation Maxout BatchNorm \
+    Dropout activation Relu Tanh Sigmoid init Init Loss Reduction Mse reborrow view link dim \
+    as_ref penalty with_l2 grad_input backward primitive option result marker ops clone fmt \
+    dead_code non_snake_case non_camel_case_types main Case Want check CASES SOURCE \
+    generated names built exercise net want batch dense0 relu1 input dense relu mse";
+
+/// The names the checker refuses: Rust has no identifier for them, not even a raw one.
+const REFUSED: &[&str] = &["self", "Self", "super", "crate", "_"];
+
+/// Every name of the pools, once, in pool order.
+fn pool() -> Vec<&'static str> {
+    let mut names: Vec<&str> = Vec::new();
+    let words = [KEYWORDS, PRIMITIVES, PRELUDE, GENERATED].map(str::split_whitespace);
+    for name in words.into_iter().flatten() {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// The accepted names of the pools.
+fn accepted() -> Vec<&'static str> {
+    pool()
+        .into_iter()
+        .filter(|n| !REFUSED.contains(n))
+        .collect()
+}
+
+/// A name as Rust code spells it: raw if it is a keyword.
+fn rust(name: &str) -> String {
+    if axonal_dsl::codegen::KEYWORDS.contains(&name) {
+        format!("r#{name}")
+    } else {
+        name.to_string()
     }
 }
 
@@ -115,9 +196,49 @@ fn init(rng: &mut Rng) -> String {
     .to_string()
 }
 
-/// One network: its source text and its test case.
-fn network(index: usize, rng: &mut Rng) -> (String, String) {
-    let name = format!("R{index}");
+/// Hands out hostile names from the pools, never the same twice in one scope.
+struct Namer {
+    rng: Rng,
+    names: Vec<&'static str>,
+}
+
+impl Namer {
+    /// A name from the pools not in `taken`, `percent` % of the time.
+    fn maybe(&mut self, percent: usize, taken: &[String]) -> Option<&'static str> {
+        if !self.rng.chance(percent) {
+            return None;
+        }
+        let name = self.names[self.rng.below(self.names.len())];
+        (!taken.iter().any(|t| t == name)).then_some(name)
+    }
+}
+
+/// One network: its source text and its test case. `taken` holds the names of the
+/// networks written so far (and `namer` may add one).
+fn network(
+    index: usize,
+    rng: &mut Rng,
+    namer: &mut Namer,
+    taken: &mut Vec<String>,
+) -> (String, String) {
+    let name = match namer.maybe(50, taken) {
+        Some(hostile) => hostile.to_string(),
+        None => format!("R{index}"),
+    };
+    taken.push(name.clone());
+    // Labels: a hostile name sometimes; never the loss's default field name or a layer's.
+    let mut labels: Vec<String> = vec!["loss".into(), "out".into()];
+    let mut hostile_label = |labels: &mut Vec<String>| match namer.maybe(50, labels) {
+        Some(label)
+            if !label.starts_with("drop")
+                && !label.starts_with("dense")
+                && !label.starts_with("relu") =>
+        {
+            labels.push(label.to_string());
+            format!("{label}: ")
+        }
+        _ => String::new(),
+    };
     let input = rng.range(1, 6);
     let mut src = String::new();
     let mut freeze = Vec::new();
@@ -136,7 +257,7 @@ fn network(index: usize, rng: &mut Rng) -> (String, String) {
         let label = if rng.chance(40) {
             format!("l{i}: ")
         } else {
-            String::new()
+            hostile_label(&mut labels)
         };
         match kind {
             // A dense layer, with an activation, an initializer, a bias, an L2 penalty.
@@ -288,7 +409,9 @@ fn network(index: usize, rng: &mut Rng) -> (String, String) {
     if loss.is_empty() {
         src.push_str(" }");
     } else {
-        write!(src, "; {loss}{attrs}{reduction} }}").unwrap();
+        labels.retain(|l| l != "loss");
+        let label = hostile_label(&mut labels);
+        write!(src, "; {label}{loss}{attrs}{reduction} }}").unwrap();
     }
     src.push('\n');
 
@@ -296,10 +419,12 @@ fn network(index: usize, rng: &mut Rng) -> (String, String) {
         .iter()
         .map(|f| format!("net.{f}.freeze_mask(true); "))
         .collect();
+    // Spelt with paths a hostile name cannot shadow: a network may be called `Case`, `f64`.
     let case = format!(
-        "Case {{ name: {name:?}, source: {src:?}, targets: {}, run: |rng, want, batch| \
-         super::check(R{index}::<f64>::new(rng), |net| {{ {freeze}let _ = net; }}, want, batch, rng) }},",
+        "super::Case {{ name: {name:?}, source: {src:?}, targets: super::{}, run: |rng, want, batch| \
+         super::check({}::<::core::primitive::f64>::new(rng), |net| {{ {freeze}let _ = net; }}, want, batch, rng) }},",
         targets(loss, out),
+        rust(&name),
     );
     (src, case)
 }
@@ -317,10 +442,15 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
     let mut rng = Rng(seed);
+    let mut namer = Namer {
+        rng: Rng(seed ^ 0x6e61_6d65),
+        names: accepted(),
+    };
+    let mut taken = Vec::new();
     let mut source = String::new();
     let mut cases = String::new();
     for index in 0..count {
-        let (src, case) = network(index, &mut rng);
+        let (src, case) = network(index, &mut rng, &mut namer, &mut taken);
         // Each network on its own first, so a rejection names the network.
         if let Err(diagnostics) = axonal_dsl::check_source(&src) {
             panic!(
@@ -342,11 +472,124 @@ fn main() {
     let out = format!(
         "// Generated by tests/build.rs from seed {seed}: {count} random networks.\n\
          /// The source of every network, as the compiler read it.\n\
-         pub const SOURCE: &str = {source:?};\n\n\
+         pub const SOURCE: &::core::primitive::str = {source:?};\n\n\
          {code}\n\
          /// One gradient-check case per network.\n\
-         pub const CASES: &[Case] = &[\n{cases}];\n"
+         pub const CASES: &[super::Case] = &[\n{cases}];\n"
     );
     let dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     std::fs::write(Path::new(&dir).join("random_networks.rs"), out).expect("write OUT_DIR");
+    names(Path::new(&dir));
+}
+
+/// The source of one network per accepted name, named so and with its loss labelled so,
+/// and of one network with every accepted name as a label.
+fn names_source() -> String {
+    let mut src = String::new();
+    for name in accepted() {
+        // `pub` always: a network called `pub` needs a visibility before its name.
+        writeln!(src, "/// The network `{name}`.\npub {name} {{ input 2; hidden: dense 2 tanh; {name}: mse }}").unwrap();
+    }
+    // Every kind of layer in turn, so each kind of field is named by every kind of name.
+    let kinds = [
+        "dense 2 tanh",
+        "batchnorm",
+        "dropout 0.25",
+        "relu",
+        "maxout 2 k=2",
+        "dense 2 l2=0.01",
+    ];
+    let names = accepted();
+    let (loss_label, layer_labels) = names.split_last().expect("names");
+    let layers: Vec<String> = layer_labels
+        .iter()
+        .enumerate()
+        .map(|(i, label)| format!("{label}: {}", kinds[i % kinds.len()]))
+        .collect();
+    writeln!(
+        src,
+        "/// Every accepted name as a label.\npub AllLabels {{ input 2; {}; {loss_label}: mse }}",
+        layers.join("; ")
+    )
+    .unwrap();
+    src
+}
+
+/// Writes `names.rs` (the `build.rs` door) and `names_macro.rs` (the `network!` door).
+fn names(dir: &Path) {
+    // The checker refuses exactly the reserved names, at the name, as networks and labels.
+    for name in pool() {
+        for (src, what) in [
+            (format!("pub {name} {{ input 2; dense 1 }}"), "network"),
+            (format!("N {{ input 2; {name}: dense 1 }}"), "label"),
+        ] {
+            let refused = REFUSED.contains(&name);
+            match axonal_dsl::check_source(&src) {
+                Ok(_) if !refused => {}
+                Err(d)
+                    if refused
+                        && d.len() == 1
+                        && d[0].code.as_str() == "E0021"
+                        && src[d[0].primary.span.clone()] == *name => {}
+                other => panic!(
+                    "the {what} name `{name}` should be {}: {other:?}",
+                    if refused {
+                        "refused with E0021"
+                    } else {
+                        "accepted"
+                    }
+                ),
+            }
+        }
+    }
+    let source = names_source();
+    let code = axonal_dsl::emit(&source).unwrap_or_else(|d| {
+        panic!(
+            "{}",
+            axonal_dsl::diagnostic::render_all(&d, "names.nn", &source, false)
+        )
+    });
+    // Builds every network, and trains a step of a few and of the one with every label.
+    // Compiling is the test: rustc resolves names and checks types in generic code whether
+    // or not it is instantiated; running every network would only add codegen time.
+    let run = [
+        "type",
+        "F",
+        "R",
+        "Option",
+        "None",
+        "f32",
+        "str",
+        "x",
+        "AllLabels",
+    ];
+    let mut exercise = String::new();
+    for name in accepted().into_iter().chain(["AllLabels"]) {
+        let net = format!("{}::<::core::primitive::f32>::seeded(0)", rust(name));
+        if run.contains(&name) {
+            writeln!(
+                exercise,
+                "    ::core::iter::Extend::extend(&mut keys, super::run({net}));"
+            )
+            .unwrap();
+        } else {
+            writeln!(exercise, "    ::core::mem::drop({net});").unwrap();
+        }
+    }
+    let harness = format!(
+        "/// Builds every network above; trains a step of some and lists their parameters.\n\
+         pub fn exercise() -> ::std::vec::Vec<::std::string::String> {{\n\
+         \x20   let mut keys = ::std::vec::Vec::new();\n{exercise}    keys\n}}\n"
+    );
+    let write = |file: &str, text: String| {
+        std::fs::write(dir.join(file), text).expect("write OUT_DIR");
+    };
+    write(
+        "names.rs",
+        format!("// Generated by tests/build.rs: every name of the pools.\n{code}\n{harness}"),
+    );
+    write(
+        "names_macro.rs",
+        format!("// Generated by tests/build.rs: every name of the pools.\n::axonal::network! {{\n{source}}}\n{harness}"),
+    );
 }

@@ -19,6 +19,19 @@ pub fn generate(program: &Program) -> TokenStream {
     program.networks.iter().map(network).collect()
 }
 
+/// Generates and formats every network of a program, as `build.rs` and `axc emit` write it.
+///
+/// One network at a time: formatting parses the tokens into a syntax tree, which takes
+/// about 25 KB per layer, so only one network's tree is ever alive (at most
+/// [`MAX_LAYERS`](crate::check::MAX_LAYERS) layers), not the whole source's.
+pub fn emit(program: &Program) -> String {
+    program
+        .networks
+        .iter()
+        .map(|net| format(network(net)))
+        .collect()
+}
+
 /// Formats generated tokens as Rust source text.
 pub fn format(tokens: TokenStream) -> String {
     match syn::parse2::<syn::File>(tokens.clone()) {
@@ -58,8 +71,87 @@ fn raw_string(text: &str) -> Literal {
         .unwrap_or_else(|_| Literal::string(text))
 }
 
+/// Every word that is a keyword, strict or reserved, in some edition of Rust (2015 to 2024),
+/// except the path keywords that no raw identifier can stand for (the checker refuses those,
+/// see [`crate::check::RESERVED`]). A user's name among these is written raw: `r#type`.
+#[rustfmt::skip]
+pub const KEYWORDS: &[&str] = &[
+    // strict, every edition
+    "as", "break", "const", "continue", "else", "enum", "extern", "false", "fn", "for", "if",
+    "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
+    "static", "struct", "trait", "true", "type", "unsafe", "use", "where", "while",
+    // strict since 2018
+    "async", "await", "dyn",
+    // reserved
+    "abstract", "become", "box", "do", "final", "macro", "override", "priv", "typeof",
+    "unsized", "virtual", "yield", "try", "gen",
+];
+
+/// A user's name (a network or a label) as a Rust identifier: raw if it is a keyword in any
+/// edition, so `type` becomes the field `r#type` (its checkpoint keys stay `type.weight`).
+fn user_ident(name: &str) -> Ident {
+    if KEYWORDS.contains(&name) {
+        Ident::new_raw(name, Span::call_site())
+    } else {
+        ident(name)
+    }
+}
+
+/// Whether rustc's `non_camel_case_types` lint accepts `name` as a type name (its own rule:
+/// no leading lowercase letter, no `__`, no `_` next to a letter, surrounding `_` ignored).
+pub fn is_camel_case(name: &str) -> bool {
+    let name = name.trim_matches('_');
+    let chars: Vec<char> = name.chars().collect();
+    let has_case = |c: char| c.is_lowercase() || c.is_uppercase();
+    name.is_empty()
+        || (!chars[0].is_lowercase()
+            && !name.contains("__")
+            && !chars.windows(2).any(|pair| {
+                (has_case(pair[0]) && pair[1] == '_') || (has_case(pair[1]) && pair[0] == '_')
+            }))
+}
+
+/// Whether rustc's `non_snake_case` lint accepts `name` as a field name (its own rule: no
+/// uppercase letter, no `__` inside, surrounding `_` ignored).
+pub fn is_snake_case(name: &str) -> bool {
+    let name = name.trim_matches('_');
+    !name.contains("__") && !name.chars().any(char::is_uppercase)
+}
+
+/// `#[allow(lint)]` if `conventional` is false: generated items keep the user's names, and a
+/// network called `mlp` or a label called `Ok` must not make the user's crate warn.
+fn allow_if(conventional: bool, lint: &str) -> TokenStream {
+    if conventional {
+        quote!()
+    } else {
+        let lint = ident(lint);
+        quote!(#[allow(#lint)])
+    }
+}
+
+/// The generic parameters of a network's code: the float type and, in `new`, the random
+/// generator's type. `F` and `R`, unless the network has that name (then `T` or `G`).
+///
+/// Renamed rather than refused: `F` is a fine name for a network, and users never write the
+/// parameter's name (they write `F::<f64>`); only rustdoc shows it.
+fn type_params(net: &Network) -> (Ident, Ident) {
+    let pick = |usual: &str, other: &str| ident(if net.name == usual { other } else { usual });
+    (pick("F", "T"), pick("R", "G"))
+}
+
+/// The code of one network: its struct, the inherent impl and the `Model` impl.
+///
+/// Generated code must compile in any module of any crate, whatever the user named things.
+/// So it names every item it uses by absolute path (`::core::option::Option`,
+/// `::core::primitive::usize`, `::axonal::Model`), binds locals only to names of its own
+/// (`x`, never a label, which could be a constant or a unit struct and make a pattern), picks
+/// its type parameters to differ from the network's name, writes keywords raw, and allows
+/// the case lints on exactly the names that break their conventions. Nor does it warn about
+/// what it adds unasked: `dead_code` is allowed on the inherent impl (`INPUT`, `PARAMS`,
+/// `summary`, …), though not on the struct, so a network that is never built still warns.
 fn network(net: &Network) -> TokenStream {
-    let name = ident(&net.name);
+    let name = user_ident(&net.name);
+    let (float, rng_type) = type_params(net);
     let vis = match net.vis {
         Visibility::Private => quote!(),
         Visibility::Pub => quote!(pub),
@@ -72,17 +164,26 @@ fn network(net: &Network) -> TokenStream {
         let lines = &net.docs;
         quote!(#(#[doc = #lines])*)
     };
+    let allow_case = allow_if(is_camel_case(&net.name), "non_camel_case_types");
+    // rustc reads the level of `non_snake_case` for fields at the struct, not at the field.
+    let snake_fields = net
+        .layers
+        .iter()
+        .map(|l| &l.field)
+        .chain(net.loss.iter().map(|l| &l.field))
+        .all(|f| is_snake_case(f));
+    let allow_snake = allow_if(snake_fields, "non_snake_case");
     let (input, output, params) = (int(net.input), int(net.output()), int(net.params()));
     // The same table as `axc summary`, computed once at compile time.
     let summary = raw_string(&crate::summary::table(net));
     let fields = net.layers.iter().map(|layer| {
-        let field = ident(&layer.field);
-        let ty = layer_type(layer);
+        let field = user_ident(&layer.field);
+        let ty = layer_type(layer, &float);
         let doc = layer_doc(layer);
         quote! { #(#[doc = #doc])* pub #field: #ty, }
     });
     let inits = net.layers.iter().map(|layer| {
-        let field = ident(&layer.field);
+        let field = user_ident(&layer.field);
         let new = layer_new(layer);
         quote! { #field: #new, }
     });
@@ -100,36 +201,45 @@ fn network(net: &Network) -> TokenStream {
     };
     let (loss_field, loss_init) = match &net.loss {
         Some(loss) => {
-            let field = ident(&loss.field);
+            let field = user_ident(&loss.field);
             let ty = loss_type(loss.kind);
             let doc = loss_doc(loss);
             let new = loss_new(loss);
             (
-                quote! { #[doc = #doc] pub #field: ::axonal::loss::Loss<F, #ty, #output>, },
+                quote! {
+                    #[doc = #doc]
+                    pub #field: ::axonal::loss::Loss<#float, #ty, #output>,
+                },
                 quote! { #field: #new, },
             )
         }
         None => (quote!(), quote!()),
     };
-    let model_impl = model_impl(net);
+    let model_impl = model_impl(net, &name, &float);
     quote! {
         #docs
-        #[derive(Clone, Debug)]
-        #vis struct #name<F: ::axonal::Float = f32> {
+        #[derive(::core::clone::Clone, ::core::fmt::Debug)]
+        #allow_case
+        #allow_snake
+        #vis struct #name<#float: ::axonal::Float = ::core::primitive::f32> {
             #(#fields)*
             #loss_field
         }
 
-        impl<F: ::axonal::Float> #name<F> {
+        // Helpers a user may not call: unused, they are no mistake of theirs.
+        #[allow(dead_code)]
+        impl<#float: ::axonal::Float> #name<#float> {
             /// Width of one input sample.
-            pub const INPUT: usize = #input;
+            pub const INPUT: ::core::primitive::usize = #input;
             /// Width of one output sample.
-            pub const OUTPUT: usize = #output;
+            pub const OUTPUT: ::core::primitive::usize = #output;
             /// Number of trainable parameters.
-            pub const PARAMS: usize = #params;
+            pub const PARAMS: ::core::primitive::usize = #params;
 
             /// A network with parameters drawn from the initializers of its source.
-            pub fn new<R: ::axonal::rand::Rng + ?Sized>(rng: &mut R) -> Self {
+            pub fn new<#rng_type: ::axonal::rand::Rng + ?::core::marker::Sized>(
+                rng: &mut #rng_type,
+            ) -> Self {
                 #unused_rng
                 Self {
                     #(#inits)*
@@ -138,12 +248,12 @@ fn network(net: &Network) -> TokenStream {
             }
 
             /// A network initialized from a seeded random generator: same seed, same network.
-            pub fn seeded(seed: u64) -> Self {
+            pub fn seeded(seed: ::core::primitive::u64) -> Self {
                 Self::new(&mut ::axonal::seeded_rng(seed))
             }
 
             /// A table of the layers, their output shapes and parameter counts.
-            pub fn summary() -> &'static str {
+            pub fn summary() -> &'static ::core::primitive::str {
                 #summary
             }
         }
@@ -152,12 +262,14 @@ fn network(net: &Network) -> TokenStream {
     }
 }
 
-fn model_impl(net: &Network) -> TokenStream {
-    let name = ident(&net.name);
+fn model_impl(net: &Network, name: &Ident, float: &Ident) -> TokenStream {
     let name_str = &net.name;
-    let fields: Vec<Ident> = net.layers.iter().map(|l| ident(&l.field)).collect();
+    let fields: Vec<Ident> = net.layers.iter().map(|l| user_ident(&l.field)).collect();
     let first = &fields[0];
     let last = &fields[fields.len() - 1];
+    let ok = quote!(::core::result::Result::Ok);
+    let err = quote!(::core::result::Result::Err);
+    let option = quote!(::core::option::Option);
 
     // forward: each layer reads the previous layer's output.
     let forward = fields.iter().enumerate().map(|(i, f)| {
@@ -170,22 +282,18 @@ fn model_impl(net: &Network) -> TokenStream {
         quote! { self.#f.forward(#input, mode); }
     });
 
-    // predict: the same chain, eval mode, with owned intermediates.
+    // predict: the same chain, eval mode, with owned intermediates, each bound to `x` (a
+    // label could name a constant in the user's module, and `let` would take it as a pattern).
     let predict = fields.iter().enumerate().map(|(i, f)| {
-        let input = if i == 0 {
-            quote!(x)
-        } else {
-            let prev = &fields[i - 1];
-            quote!(#prev.view())
-        };
-        quote! { let #f = self.#f.predict(#input); }
+        let input = if i == 0 { quote!(x) } else { quote!(x.view()) };
+        quote! { let x = self.#f.predict(#input); }
     });
     let predict_out = match &net.loss {
         Some(loss) => {
-            let l = ident(&loss.field);
-            quote!(self.#l.link(#last))
+            let l = user_ident(&loss.field);
+            quote!(self.#l.link(x))
         }
-        None => quote!(#last),
+        None => quote!(x),
     };
 
     // backward: the same chain in reverse; each layer gets the gradient of the one after it.
@@ -215,7 +323,7 @@ fn model_impl(net: &Network) -> TokenStream {
         .iter()
         .filter(|l| l.params() > 0)
         .map(|l| {
-            let f = ident(&l.field);
+            let f = user_ident(&l.field);
             let key = &l.field;
             quote! { self.#f.visit_params(#key, f); }
         })
@@ -231,7 +339,7 @@ fn model_impl(net: &Network) -> TokenStream {
         .iter()
         .filter(|l| l.buffers() > 0)
         .map(|l| {
-            let f = ident(&l.field);
+            let f = user_ident(&l.field);
             let key = &l.field;
             quote! { self.#f.visit_buffers(#key, f); }
         })
@@ -240,7 +348,10 @@ fn model_impl(net: &Network) -> TokenStream {
         quote!()
     } else {
         quote! {
-            fn visit_buffers(&mut self, f: &mut dyn FnMut(::axonal::model::Buffer<'_, F>)) {
+            fn visit_buffers(
+                &mut self,
+                f: &mut dyn ::core::ops::FnMut(::axonal::model::Buffer<'_, #float>),
+            ) {
                 #(#buffer_visits)*
             }
         }
@@ -252,86 +363,87 @@ fn model_impl(net: &Network) -> TokenStream {
         .iter()
         .filter(|l| matches!(l.kind, LayerKind::Dense { l2, .. } if l2 > 0.0))
         .map(|l| {
-            let f = ident(&l.field);
+            let f = user_ident(&l.field);
             quote!(+ self.#f.penalty())
         })
         .collect();
     let (loss_fn, seed_grad) = match &net.loss {
         Some(loss) if !penalties.is_empty() => {
-            let l = ident(&loss.field);
+            let l = user_ident(&loss.field);
             (
-                quote! { Ok(self.#l.forward(self.#last.output(), targets)? #(#penalties)*) },
-                quote! { None => self.#l.grad_input(), },
+                quote! { #ok(self.#l.forward(self.#last.output(), targets)? #(#penalties)*) },
+                quote! { #option::None => self.#l.grad_input(), },
             )
         }
         Some(loss) => {
-            let l = ident(&loss.field);
+            let l = user_ident(&loss.field);
             (
                 quote! { self.#l.forward(self.#last.output(), targets) },
-                quote! { None => self.#l.grad_input(), },
+                quote! { #option::None => self.#l.grad_input(), },
             )
         }
         None => (
             quote! {
                 let _ = targets;
-                Err(::axonal::Error::NoLoss { network: #name_str })
+                #err(::axonal::Error::NoLoss { network: #name_str })
             },
-            quote! { None => return Err(::axonal::Error::NoLoss { network: #name_str }), },
+            quote! { #option::None => return #err(::axonal::Error::NoLoss { network: #name_str }), },
         ),
     };
 
+    let usize = quote!(::core::primitive::usize);
     quote! {
-        impl<F: ::axonal::Float> ::axonal::Model<F> for #name<F> {
-            fn name(&self) -> &'static str {
+        impl<#float: ::axonal::Float> ::axonal::Model<#float> for #name<#float> {
+            fn name(&self) -> &'static ::core::primitive::str {
                 #name_str
             }
 
-            fn input_width(&self) -> usize {
+            fn input_width(&self) -> #usize {
                 Self::INPUT
             }
 
-            fn output_width(&self) -> usize {
+            fn output_width(&self) -> #usize {
                 Self::OUTPUT
             }
 
             fn forward(
                 &mut self,
-                x: ::axonal::ndarray::ArrayView2<'_, F>,
+                x: ::axonal::ndarray::ArrayView2<'_, #float>,
                 mode: ::axonal::Mode,
-            ) -> ::axonal::Result<::axonal::ndarray::ArrayView2<'_, F>> {
+            ) -> ::axonal::Result<::axonal::ndarray::ArrayView2<'_, #float>> {
                 ::axonal::model::check_input(#name_str, &x, Self::INPUT)?;
                 #(#forward)*
-                Ok(self.#last.output())
+                #ok(self.#last.output())
             }
 
-            fn output(&self) -> ::axonal::ndarray::ArrayView2<'_, F> {
+            fn output(&self) -> ::axonal::ndarray::ArrayView2<'_, #float> {
                 self.#last.output()
             }
 
-            fn loss(&mut self, targets: ::axonal::TargetsView<'_, F>) -> ::axonal::Result<F> {
+            fn loss(&mut self, targets: ::axonal::TargetsView<'_, #float>) -> ::axonal::Result<#float> {
                 #loss_fn
             }
 
             fn backward_with(
                 &mut self,
-                x: ::axonal::ndarray::ArrayView2<'_, F>,
-                grad_output: Option<::axonal::ndarray::ArrayView2<'_, F>>,
-                input_grad: bool,
+                x: ::axonal::ndarray::ArrayView2<'_, #float>,
+                grad_output: #option<::axonal::ndarray::ArrayView2<'_, #float>>,
+                input_grad: ::core::primitive::bool,
             ) -> ::axonal::Result<()> {
                 ::axonal::model::check_backward(#name_str, &x, grad_output.as_ref(), self.#last.output().dim())?;
                 let grad = match grad_output {
-                    Some(grad) => grad.reborrow(),
+                    #option::Some(grad) => grad.reborrow(),
                     #seed_grad
                 };
                 #(#backward)*
-                Ok(())
+                #ok(())
             }
 
-            fn input_grad(&self) -> ::axonal::ndarray::ArrayView2<'_, F> {
+            fn input_grad(&self) -> ::axonal::ndarray::ArrayView2<'_, #float> {
                 self.#first.grad_input()
             }
 
-            fn visit_params(&mut self, f: &mut dyn FnMut(::axonal::Param<'_, F>)) {
+            fn visit_params(&mut self, f: &mut dyn ::core::ops::FnMut(::axonal::Param<'_, #float>)) {
                 #visits
             }
 
@@ -340,37 +452,37 @@ fn model_impl(net: &Network) -> TokenStream {
 
             fn predict(
                 &self,
-                x: ::axonal::ndarray::ArrayView2<'_, F>,
-            ) -> ::axonal::Result<::axonal::ndarray::Array2<F>> {
+                x: ::axonal::ndarray::ArrayView2<'_, #float>,
+            ) -> ::axonal::Result<::axonal::ndarray::Array2<#float>> {
                 ::axonal::model::check_input(#name_str, &x, Self::INPUT)?;
                 #(#predict)*
-                Ok(#predict_out)
+                #ok(#predict_out)
             }
         }
     }
 }
 
-/// The runtime type of a layer's field.
-fn layer_type(layer: &Layer) -> TokenStream {
+/// The runtime type of a layer's field, `f` being the float type parameter.
+fn layer_type(layer: &Layer, f: &Ident) -> TokenStream {
     let (i, o) = (int(layer.input), int(layer.output));
     match &layer.kind {
         LayerKind::Dense { activation, .. } => match activation {
-            Activation::Identity => quote!(::axonal::layers::Dense<F, #i, #o>),
+            Activation::Identity => quote!(::axonal::layers::Dense<#f, #i, #o>),
             a => {
-                let a = activation_type(*a);
-                quote!(::axonal::layers::Dense<F, #i, #o, #a>)
+                let a = activation_type(*a, f);
+                quote!(::axonal::layers::Dense<#f, #i, #o, #a>)
             }
         },
         LayerKind::Activation(a) => {
-            let a = activation_type(*a);
-            quote!(::axonal::layers::Activation<F, #a, #o>)
+            let a = activation_type(*a, f);
+            quote!(::axonal::layers::Activation<#f, #a, #o>)
         }
         LayerKind::Maxout { k, .. } => {
             let k = int(*k);
-            quote!(::axonal::layers::Maxout<F, #i, #o, #k>)
+            quote!(::axonal::layers::Maxout<#f, #i, #o, #k>)
         }
-        LayerKind::BatchNorm { .. } => quote!(::axonal::layers::BatchNorm<F, #o>),
-        LayerKind::Dropout { .. } => quote!(::axonal::layers::Dropout<F, #o>),
+        LayerKind::BatchNorm { .. } => quote!(::axonal::layers::BatchNorm<#f, #o>),
+        LayerKind::Dropout { .. } => quote!(::axonal::layers::Dropout<#f, #o>),
     }
 }
 
@@ -416,11 +528,12 @@ fn layer_new(layer: &Layer) -> TokenStream {
     }
 }
 
-/// The runtime type of an activation (generic over `F` when it has a parameter).
-fn activation_type(a: Activation) -> TokenStream {
+/// The runtime type of an activation (generic over the float type `f` when it has a
+/// parameter).
+fn activation_type(a: Activation, f: &Ident) -> TokenStream {
     let name = ident(activation_struct(a));
     match a {
-        Activation::LeakyRelu(_) | Activation::Elu(_) => quote!(::axonal::activation::#name<F>),
+        Activation::LeakyRelu(_) | Activation::Elu(_) => quote!(::axonal::activation::#name<#f>),
         _ => quote!(::axonal::activation::#name),
     }
 }
@@ -685,6 +798,83 @@ mod tests {
         self.sigmoid1.backward(self.dense0.output(), self.dense2.grad_input(), true);
         self.dense0.backward(x, self.sigmoid1.grad_input(), input_grad);
         ");
+    }
+
+    #[test]
+    fn emit_formats_one_network_at_a_time_as_the_whole_file_would() {
+        let src =
+            "pub(crate) A { input 3; dense 2 relu } B { dense 2->2; mse } pub C { input 1; relu }";
+        let program = crate::check_source(src).unwrap();
+        let whole = super::format(super::generate(&program));
+        assert_eq!(super::emit(&program), whole);
+        assert_eq!(whole.matches("struct").count(), 3);
+    }
+
+    #[test]
+    fn names_become_identifiers_that_cannot_clash() {
+        let code = emit(
+            "pub F { input 2; type: dense 2; None: relu; Ok: mse } mlp { input 1; R: dense 1 }",
+        );
+        // The float parameter is not `F` in the network called `F`, the rng's not `R` in `R`.
+        assert!(
+            code.contains("pub struct F<T: ::axonal::Float = ::core::primitive::f32>"),
+            "{code}"
+        );
+        assert!(
+            code.contains("pub r#type: ::axonal::layers::Dense<T, 2, 2>"),
+            "{code}"
+        );
+        assert!(
+            code.contains("self.r#type.visit_params(\"type\", f);"),
+            "{code}"
+        );
+        // No local is named after a label; `None` and `Ok` are fields, never patterns.
+        assert!(
+            code.contains("let x = self.None.predict(x.view());"),
+            "{code}"
+        );
+        assert!(
+            code.contains("::core::option::Option::None => self.Ok.grad_input(),"),
+            "{code}"
+        );
+        // The case lints are allowed where the names break them (labels `None`, `R`; the
+        // network `mlp`), and only there.
+        assert_eq!(
+            code.matches("#[allow(non_snake_case)]").count(),
+            2,
+            "{code}"
+        );
+        assert_eq!(
+            code.matches("#[allow(non_camel_case_types)]").count(),
+            1,
+            "{code}"
+        );
+        assert!(
+            code.contains("#[allow(non_camel_case_types)]\n#[allow(non_snake_case)]\nstruct mlp<F"),
+            "{code}"
+        );
+        assert!(!emit("Mlp { input 1; fc1: dense 1 }").contains("#[allow(non_"));
+    }
+
+    #[test]
+    fn case_conventions_follow_rustc() {
+        for (name, camel, snake) in [
+            ("Mnist", true, false),
+            ("mlp", false, true),
+            ("XOR", true, false),
+            ("Net_2", false, false),
+            ("Net_b", false, false),
+            ("fc1", false, true),
+            ("fc__1", false, false),
+            ("_private", false, true),
+            ("__", true, true),
+            ("F", true, false),
+            ("r2d2", false, true),
+            ("R2D2", true, false),
+        ] {
+            assert_eq!(super::is_camel_case(name), camel, "{name}");
+            assert_eq!(super::is_snake_case(name), snake, "{name}");
+        }
     }
 
     #[test]

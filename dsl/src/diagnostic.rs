@@ -4,7 +4,7 @@
 use std::io::Write as _;
 
 use codespan_reporting::diagnostic::{Diagnostic as Report, Label as ReportLabel};
-use codespan_reporting::files::SimpleFile;
+use codespan_reporting::files::{self, Files};
 use codespan_reporting::term::termcolor::{Buffer, Color, ColorSpec, WriteColor};
 use codespan_reporting::term::{self, Chars, Config};
 
@@ -51,6 +51,10 @@ pub enum Code {
     EmptyNetwork,
     /// An attribute given twice.
     DuplicateAttribute,
+    /// A network or label name that cannot be a Rust identifier (`self`, `crate`, `_`, …).
+    ReservedName,
+    /// A network with more layers, parameters or activations than the compiler's limits.
+    TooLarge,
 }
 
 impl Code {
@@ -76,6 +80,8 @@ impl Code {
         Code::UnknownInputWidth,
         Code::EmptyNetwork,
         Code::DuplicateAttribute,
+        Code::ReservedName,
+        Code::TooLarge,
     ];
 
     /// The code as printed: `E0001`, …. Never renumber: users search for these.
@@ -101,6 +107,8 @@ impl Code {
             // E0018 ("not supported yet") is retired: every statement has its runtime.
             Code::EmptyNetwork => "E0019",
             Code::DuplicateAttribute => "E0020",
+            Code::ReservedName => "E0021",
+            Code::TooLarge => "E0022",
         }
     }
 }
@@ -169,6 +177,20 @@ impl Diagnostic {
 // ---------------------------------------------------------------------------------------
 // Rendering for terminals (build.rs, `axc`) via codespan-reporting.
 
+/// How many diagnostics of one source are shown; past this, one line says how many more
+/// there are. A source with thousands of mistakes (a generated file gone wrong, a paste
+/// into the wrong file) then prints a screenful, not megabytes, and the first mistakes,
+/// which often cause the rest, stay in view.
+pub const MAX_SHOWN: usize = 50;
+
+/// A source line longer than this many characters is not printed whole under a
+/// diagnostic: only windows of [`WINDOW`] characters on each side of each label's ends,
+/// the cuts marked `…`.
+pub const MAX_LINE_CHARS: usize = 100;
+
+/// Characters kept on each side of a label's start and end on a cut line.
+pub const WINDOW: usize = 40;
+
 impl Diagnostic {
     /// Renders the diagnostic the way rustc does: `error[E0008]: message`, the
     /// `--> file:line:col` pointer, the source line with carets under the primary span and
@@ -177,22 +199,54 @@ impl Diagnostic {
     /// `source` must be the text the spans refer to; spans that fall outside it (or inside a
     /// UTF-8 character) are clamped, never a panic. ANSI colours only when `color` is set, so
     /// that output piped to a file or compared in a test stays plain.
+    ///
+    /// What is shown of the source stays readable and small whatever the source: a line
+    /// longer than [`MAX_LINE_CHARS`] is cut to windows around the labels, and control and
+    /// invisible characters are shown escaped (`\0`, `\u{feff}`), with the carets under
+    /// their escapes. Line and column numbers are those of the real source.
     pub fn render(&self, file_name: &str, source: &str, color: bool) -> String {
         let mut buffer = new_buffer(color);
-        self.write_to(&mut buffer, file_name, source);
+        self.write_to(&mut buffer, file_name, &Lines::new(source));
         String::from_utf8_lossy(buffer.as_slice()).into_owned()
     }
 
     /// Writes the rendering into `buffer`; falls back to a plain line if codespan fails.
-    fn write_to(&self, buffer: &mut Buffer, file_name: &str, source: &str) {
-        let file = SimpleFile::new(file_name, source);
-        let report = self.to_report(source);
+    fn write_to(&self, buffer: &mut Buffer, file_name: &str, lines: &Lines<'_>) {
+        let labels: Vec<(Span, &str, bool)> = std::iter::once((&self.primary, true))
+            .chain(self.secondary.iter().map(|l| (l, false)))
+            .map(|(l, primary)| {
+                (
+                    clamp_span(&l.span, lines.source),
+                    l.message.as_str(),
+                    primary,
+                )
+            })
+            .collect();
+        let ends: Vec<usize> = labels.iter().flat_map(|(s, ..)| [s.start, s.end]).collect();
+        let view = View::new(file_name, lines, &ends);
+        let report_labels = labels
+            .iter()
+            .map(|(span, message, primary)| {
+                let span = view.map(span.start)..view.map(span.end);
+                let label = if *primary {
+                    ReportLabel::primary((), span)
+                } else {
+                    ReportLabel::secondary((), span)
+                };
+                label.with_message(*message)
+            })
+            .collect();
+        let report = Report::error()
+            .with_message(&self.message)
+            .with_code(self.code.as_str())
+            .with_labels(report_labels)
+            .with_notes(self.help.iter().map(|h| format!("help: {h}")).collect());
         let config = Config {
             chars: Chars::ascii(),
             ..Config::default()
         };
-        if term::emit(buffer, &config, &file, &report).is_err() {
-            // Only reachable if codespan rejects a clamped span; say what we can.
+        if term::emit(buffer, &config, &view, &report).is_err() {
+            // Only reachable if codespan rejects a mapped span; say what we can.
             let _ = writeln!(
                 buffer,
                 "error[{}]: {}\n --> {file_name}",
@@ -200,20 +254,6 @@ impl Diagnostic {
                 self.message
             );
         }
-    }
-
-    /// The codespan-reporting form of this diagnostic, spans clamped to `source`.
-    fn to_report(&self, source: &str) -> Report<()> {
-        let primary = ReportLabel::primary((), clamp_span(&self.primary.span, source))
-            .with_message(&self.primary.message);
-        let secondary = self.secondary.iter().map(|label| {
-            ReportLabel::secondary((), clamp_span(&label.span, source)).with_message(&label.message)
-        });
-        Report::error()
-            .with_message(&self.message)
-            .with_code(self.code.as_str())
-            .with_labels(std::iter::once(primary).chain(secondary).collect())
-            .with_notes(self.help.iter().map(|h| format!("help: {h}")).collect())
     }
 
     /// Turns the diagnostic into `::core::compile_error! { "…" }`, spanned at `span`, so that
@@ -230,36 +270,83 @@ impl Diagnostic {
         if let Some(help) = &self.help {
             text.push_str(&format!("\n  = help: {help}"));
         }
-        let mut message = proc_macro2::Literal::string(&text);
-        message.set_span(span);
-        quote::quote_spanned! { span=> ::core::compile_error! { #message } }
+        compile_error(&text, span)
     }
 }
 
-/// Renders every diagnostic (see [`Diagnostic::render`]) followed by a summary line in
+/// `::core::compile_error! { "text" }` at `span`.
+fn compile_error(text: &str, span: proc_macro2::Span) -> proc_macro2::TokenStream {
+    let mut message = proc_macro2::Literal::string(text);
+    message.set_span(span);
+    quote::quote_spanned! { span=> ::core::compile_error! { #message } }
+}
+
+/// The line that stands for the diagnostics past the first [`MAX_SHOWN`] of `total`.
+pub fn not_shown(total: usize) -> String {
+    format!(
+        "aborting after {MAX_SHOWN} errors: {} more not shown; fix these first",
+        total.saturating_sub(MAX_SHOWN)
+    )
+}
+
+/// The `compile_error!`s of a `network!` invocation: one per diagnostic, each at the token
+/// `span_of` maps its primary span to, at most [`MAX_SHOWN`] of them, then one saying how
+/// many more there are (at the first one left out).
+pub fn compile_errors(
+    diags: &[Diagnostic],
+    span_of: impl Fn(&Span) -> proc_macro2::Span,
+) -> proc_macro2::TokenStream {
+    let mut out: proc_macro2::TokenStream = diags
+        .iter()
+        .take(MAX_SHOWN)
+        .map(|d| d.to_compile_error(span_of(&d.primary.span)))
+        .collect();
+    if let Some(first_left_out) = diags.get(MAX_SHOWN) {
+        out.extend(compile_error(
+            &not_shown(diags.len()),
+            span_of(&first_left_out.primary.span),
+        ));
+    }
+    out
+}
+
+/// Renders the diagnostics (see [`Diagnostic::render`]) followed by a summary line in
 /// rustc's words: ``error: could not compile `file` due to 3 previous errors``.
 ///
-/// The summary tells a reader scrolling back how much is wrong at a glance. An empty slice
-/// renders as an empty string.
+/// The summary tells a reader scrolling back how much is wrong at a glance. Only the first
+/// [`MAX_SHOWN`] are rendered; past them one line says how many were left out, and the
+/// summary still counts them all. An empty slice renders as an empty string.
 pub fn render_all(diags: &[Diagnostic], file_name: &str, source: &str, color: bool) -> String {
     if diags.is_empty() {
         return String::new();
     }
     let mut buffer = new_buffer(color);
-    for diag in diags {
-        diag.write_to(&mut buffer, file_name, source);
+    let lines = Lines::new(source);
+    for diag in diags.iter().take(MAX_SHOWN) {
+        diag.write_to(&mut buffer, file_name, &lines);
+    }
+    if diags.len() > MAX_SHOWN {
+        error_line(&mut buffer, &not_shown(diags.len()));
     }
     let count = match diags.len() {
         1 => "previous error".to_string(),
         n => format!("{n} previous errors"),
     };
+    error_line(
+        &mut buffer,
+        &format!("could not compile `{file_name}` due to {count}"),
+    );
+    String::from_utf8_lossy(buffer.as_slice()).into_owned()
+}
+
+/// `error: text`, coloured as rustc colours its summary lines.
+fn error_line(buffer: &mut Buffer, text: &str) {
     let _ = buffer.set_color(ColorSpec::new().set_fg(Some(Color::Red)).set_bold(true));
     let _ = write!(buffer, "error");
     let _ = buffer.set_color(ColorSpec::new().set_bold(true));
-    let _ = write!(buffer, ": could not compile `{file_name}` due to {count}");
+    let _ = write!(buffer, ": {text}");
     let _ = buffer.reset();
     let _ = writeln!(buffer);
-    String::from_utf8_lossy(buffer.as_slice()).into_owned()
 }
 
 fn new_buffer(color: bool) -> Buffer {
@@ -282,6 +369,275 @@ fn clamp_span(span: &Span, source: &str) -> Span {
         end += 1;
     }
     start..end
+}
+
+/// Whether a character would be invisible, or move the cursor, if printed as itself:
+/// control characters other than tab, whitespace other than the space and tab, and Unicode's
+/// format characters (the byte-order mark, zero-width spaces and joiners, bidirectional
+/// overrides).
+pub fn is_invisible(c: char) -> bool {
+    (c.is_control() && c != '\t')
+        || (c.is_whitespace() && c != ' ' && c != '\t')
+        || matches!(
+            c,
+            '\u{ad}'
+                | '\u{34f}'
+                | '\u{61c}'
+                | '\u{115f}'
+                | '\u{1160}'
+                | '\u{17b4}'
+                | '\u{17b5}'
+                | '\u{180b}'..='\u{180f}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{3164}'
+                | '\u{fe00}'..='\u{fe0f}'
+                | '\u{feff}'
+                | '\u{ffa0}'
+                | '\u{fff0}'..='\u{fffb}'
+                | '\u{e0000}'..='\u{e0fff}'
+        )
+}
+
+/// `text` with every [invisible](is_invisible) character escaped as in a Rust string
+/// literal (`\0`, `\r`, `\u{feff}`), so that a message can show it.
+pub fn escape_invisible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        push_visible(&mut out, c);
+    }
+    out
+}
+
+fn push_visible(out: &mut String, c: char) {
+    if !is_invisible(c) {
+        out.push(c);
+        return;
+    }
+    match c {
+        '\0' => out.push_str("\\0"),
+        '\r' => out.push_str("\\r"),
+        '\n' => out.push_str("\\n"),
+        c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+    }
+}
+
+/// The start of every line of a source, computed once for all its diagnostics.
+struct Lines<'s> {
+    source: &'s str,
+    /// Byte offset of each line's first character.
+    starts: Vec<usize>,
+}
+
+impl<'s> Lines<'s> {
+    fn new(source: &'s str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines { source, starts }
+    }
+
+    /// The index of the line that holds byte `at`.
+    fn index(&self, at: usize) -> usize {
+        self.starts
+            .partition_point(|&start| start <= at)
+            .saturating_sub(1)
+    }
+
+    /// The text of line `index`, without its `\n` or `\r\n`, and where it starts.
+    fn line(&self, index: usize) -> (usize, &'s str) {
+        let start = self.starts[index];
+        let end = self
+            .starts
+            .get(index + 1)
+            .map_or(self.source.len(), |&next| next - 1);
+        let text = &self.source[start..end.max(start)];
+        (start, text.strip_suffix('\r').unwrap_or(text))
+    }
+}
+
+/// What codespan is shown of a source for one diagnostic: the lines from the first label to
+/// the last, each cut to windows around the label ends on it if it is long, with invisible
+/// characters escaped. It answers codespan's questions about lines and columns with the
+/// real source's numbers, so the `-->` pointer and the gutter stay true.
+struct View<'a> {
+    name: &'a str,
+    /// The shown text: one line per real line, each ending in `\n`.
+    text: String,
+    /// Where each shown line starts in `text`.
+    starts: Vec<usize>,
+    /// The real index of the first shown line.
+    first_line: usize,
+    /// `(real byte, shown byte, real column number)` of every label end.
+    ends: Vec<(usize, usize, usize)>,
+}
+
+impl<'a> View<'a> {
+    fn new(name: &'a str, lines: &Lines<'_>, ends: &[usize]) -> Self {
+        let line_of: Vec<usize> = ends.iter().map(|&at| lines.index(at)).collect();
+        let first_line = line_of.iter().copied().min().unwrap_or(0);
+        let last_line = line_of.iter().copied().max().unwrap_or(0);
+        let mut view = View {
+            name,
+            text: String::new(),
+            starts: Vec::new(),
+            first_line,
+            ends: Vec::new(),
+        };
+        for index in first_line..=last_line {
+            let (start, text) = lines.line(index);
+            // The label ends on this line, as character indices into it.
+            let mut here: Vec<(usize, usize)> = ends
+                .iter()
+                .zip(&line_of)
+                .filter(|&(_, &line)| line == index)
+                .map(|(&at, _)| {
+                    let within = at.saturating_sub(start).min(text.len());
+                    (at, text[..floor(text, within)].chars().count())
+                })
+                .collect();
+            here.sort_unstable();
+            here.dedup();
+            view.push_line(text, &here);
+        }
+        view
+    }
+
+    /// Appends one line, cut around `ends` (real byte, character index) if it is long.
+    fn push_line(&mut self, text: &str, ends: &[(usize, usize)]) {
+        let line_start = self.text.len();
+        self.starts.push(line_start);
+        let chars: Vec<char> = text.chars().collect();
+        let keep = kept(chars.len(), ends.iter().map(|&(_, i)| i));
+        let mut shown_at = vec![None; ends.len()];
+        let mark = |view: &mut Self, index: usize, shown_at: &mut Vec<Option<usize>>| {
+            for (slot, &(_, i)) in shown_at.iter_mut().zip(ends) {
+                if i == index && slot.is_none() {
+                    *slot = Some(view.text.len());
+                }
+            }
+        };
+        for (n, range) in keep.iter().enumerate() {
+            if range.start > 0 || n > 0 {
+                self.text.push('…');
+            }
+            for index in range.clone() {
+                mark(self, index, &mut shown_at);
+                push_visible(&mut self.text, chars[index]);
+            }
+            mark(self, range.end, &mut shown_at);
+        }
+        if keep.last().map_or(0, |r| r.end) < chars.len() {
+            self.text.push('…');
+        }
+        for (&(real, index), shown) in ends.iter().zip(shown_at) {
+            self.ends
+                .push((real, shown.unwrap_or(self.text.len()), index + 1));
+        }
+        self.text.push('\n');
+    }
+
+    /// Where real byte `at` (a label end) is shown.
+    fn map(&self, at: usize) -> usize {
+        self.ends
+            .iter()
+            .find(|&&(real, ..)| real == at)
+            .map_or(0, |&(_, shown, _)| shown)
+    }
+}
+
+/// The character ranges of a line of `len` characters that are shown: all of it if it is
+/// short, else [`WINDOW`] characters around each label end (merged where they meet), or its
+/// first [`MAX_LINE_CHARS`] if no label ends on it.
+fn kept(len: usize, ends: impl Iterator<Item = usize>) -> Vec<std::ops::Range<usize>> {
+    if len <= MAX_LINE_CHARS {
+        return std::iter::once(0..len).collect();
+    }
+    let mut windows: Vec<std::ops::Range<usize>> = ends
+        .map(|i| i.saturating_sub(WINDOW)..(i + WINDOW).min(len))
+        .collect();
+    if windows.is_empty() {
+        return std::iter::once(0..MAX_LINE_CHARS).collect();
+    }
+    windows.sort_by_key(|w| w.start);
+    let mut merged: Vec<std::ops::Range<usize>> = Vec::new();
+    for w in windows {
+        match merged.last_mut() {
+            // Windows a few characters apart are joined: a `…` would hide almost nothing.
+            Some(last) if w.start <= last.end + 3 => last.end = last.end.max(w.end),
+            _ => merged.push(w),
+        }
+    }
+    merged
+}
+
+/// The largest char boundary of `text` at or before `at`.
+fn floor(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+impl<'a> Files<'a> for View<'_> {
+    type FileId = ();
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&'a self, (): ()) -> Result<&'a str, files::Error> {
+        Ok(self.name)
+    }
+
+    fn source(&'a self, (): ()) -> Result<&'a str, files::Error> {
+        Ok(&self.text)
+    }
+
+    fn line_index(&'a self, (): (), byte_index: usize) -> Result<usize, files::Error> {
+        Ok(self
+            .starts
+            .partition_point(|&start| start <= byte_index)
+            .saturating_sub(1))
+    }
+
+    fn line_number(&'a self, (): (), line_index: usize) -> Result<usize, files::Error> {
+        Ok(self.first_line + line_index + 1)
+    }
+
+    fn column_number(
+        &'a self,
+        (): (),
+        line_index: usize,
+        byte_index: usize,
+    ) -> Result<usize, files::Error> {
+        // Label ends know their real column; anything else is counted in the shown text.
+        if let Some(&(_, _, column)) = self.ends.iter().find(|&&(_, shown, _)| shown == byte_index)
+        {
+            return Ok(column);
+        }
+        let range = self.line_range((), line_index)?;
+        Ok(files::column_index(&self.text, range, byte_index) + 1)
+    }
+
+    fn line_range(
+        &'a self,
+        (): (),
+        line_index: usize,
+    ) -> Result<std::ops::Range<usize>, files::Error> {
+        let start = *self
+            .starts
+            .get(line_index)
+            .ok_or(files::Error::LineTooLarge {
+                given: line_index,
+                max: self.starts.len().saturating_sub(1),
+            })?;
+        let end = self
+            .starts
+            .get(line_index + 1)
+            .copied()
+            .unwrap_or(self.text.len());
+        Ok(start..end)
+    }
 }
 
 #[cfg(test)]
@@ -312,9 +668,11 @@ mod tests {
             Code::UnknownInputWidth => 16,
             Code::EmptyNetwork => 17,
             Code::DuplicateAttribute => 18,
+            Code::ReservedName => 19,
+            Code::TooLarge => 20,
         };
         let indices: Vec<usize> = Code::ALL.iter().map(|&c| index(c)).collect();
-        assert_eq!(indices, (0..19).collect::<Vec<_>>());
+        assert_eq!(indices, (0..21).collect::<Vec<_>>());
         let mut printed: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
         printed.dedup();
         assert_eq!(printed.len(), Code::ALL.len());
@@ -418,6 +776,157 @@ error[E0008]: expected input width 64, found 784
         for token in out.into_iter().chain(std::iter::once(literal)) {
             assert_eq!(token.span().start(), span.start());
         }
+    }
+
+    /// A one-line source of `n` unknown statements, the shape that once took minutes.
+    fn one_long_line(n: usize) -> String {
+        format!("N {{ input 2; {} }}", "bogus; ".repeat(n))
+    }
+
+    #[test]
+    fn a_long_line_is_cut_to_a_window_around_the_span() {
+        let source = format!(
+            "N {{ input 2; {}dense 3 rleu; {}}}",
+            "relu; ".repeat(500),
+            "relu; ".repeat(500)
+        );
+        let at = source.find("rleu").unwrap();
+        let d = Diagnostic::new(
+            Code::UnknownActivation,
+            at..at + 4,
+            "unknown activation `rleu`",
+        )
+        .label("not an activation");
+        let text = d.render("long.nn", &source, false);
+        // The pointer gives the real column; the shown line is a window with `…` at both cuts.
+        assert!(
+            text.contains(&format!("--> long.nn:1:{}", at + 1)),
+            "{text}"
+        );
+        let shown = text.lines().find(|l| l.starts_with("1 |")).unwrap();
+        assert!(shown.chars().count() < MAX_LINE_CHARS + 10, "{shown}");
+        assert!(
+            shown.starts_with("1 | …") && shown.ends_with('…'),
+            "{shown}"
+        );
+        let carets = text.lines().find(|l| l.contains('^')).unwrap();
+        assert_eq!(
+            shown.find("rleu").map(|i| shown[..i].chars().count()),
+            carets.find('^'),
+            "{text}"
+        );
+        assert!(carets.ends_with("^^^^ not an activation"), "{text}");
+        // A short line is shown whole, as before.
+        let short = "N { input 2; dense 3 rleu }";
+        let d = Diagnostic::new(Code::UnknownActivation, 21..25, "m");
+        assert!(d
+            .render("s.nn", short, false)
+            .contains(&format!("1 | {short}\n")));
+    }
+
+    #[test]
+    fn labels_far_apart_on_one_line_get_a_window_each() {
+        let source = format!("N {{ input 4; {}dense 5->3 }}", "relu; ".repeat(100));
+        let (first, second) = (source.find('4').unwrap(), source.find("5->").unwrap());
+        let d = Diagnostic::new(
+            Code::WidthMismatch,
+            second..second + 1,
+            "expected input width 4, found 5",
+        )
+        .label("this layer takes 5 inputs")
+        .secondary(first..first + 1, "but the previous layer outputs 4");
+        let text = d.render("far.nn", &source, false);
+        let shown = text.lines().find(|l| l.starts_with("1 |")).unwrap();
+        assert!(
+            shown.contains("input 4;") && shown.contains("dense 5->3"),
+            "{text}"
+        );
+        assert_eq!(shown.matches('…').count(), 1, "{text}");
+        assert!(text.contains("but the previous layer outputs 4"), "{text}");
+        assert!(text.contains("--> far.nn:1:620"), "{text}");
+    }
+
+    #[test]
+    fn invisible_characters_are_escaped_and_the_caret_stays_under_them() {
+        for (bad, shown) in [
+            ("\0", "\\0"),
+            ("\u{feff}", "\\u{feff}"),
+            ("\u{202e}", "\\u{202e}"),
+            ("\u{1b}", "\\u{1b}"),
+        ] {
+            let source = format!("N {{ input 2;{bad} dense 3 }}");
+            let at = source.find(bad).unwrap();
+            let d = Diagnostic::new(Code::Syntax, at..at + bad.len(), "m").label("here");
+            let text = d.render("x.nn", &source, false);
+            let line = text.lines().find(|l| l.starts_with("1 |")).unwrap();
+            assert_eq!(
+                line,
+                format!("1 | N {{ input 2;{shown} dense 3 }}"),
+                "{text}"
+            );
+            let carets = text.lines().find(|l| l.contains('^')).unwrap();
+            let column = line.find(shown).unwrap();
+            assert_eq!(carets.find('^'), Some(column), "{text}");
+            assert!(
+                carets.contains(&format!("{} here", "^".repeat(shown.len()))),
+                "{text}"
+            );
+            // The pointer still counts characters of the real source.
+            assert!(text.contains("--> x.nn:1:13"), "{text}");
+        }
+        assert_eq!(escape_invisible("a\u{feff}b\0\r\t"), "a\\u{feff}b\\0\\r\t");
+    }
+
+    #[test]
+    fn lines_and_columns_stay_those_of_the_source() {
+        let source = "/// docs\r\nN {\r\n  input 2;\r\n\r\n\r\n  dense 3 rleu\r\n}\r\n";
+        let at = source.find("rleu").unwrap();
+        let first = source.find('2').unwrap();
+        let d = Diagnostic::new(Code::UnknownActivation, at..at + 4, "m")
+            .label("p")
+            .secondary(first..first + 1, "s");
+        let text = d.render("crlf.nn", source, false);
+        assert!(text.contains("--> crlf.nn:6:11"), "{text}");
+        assert!(text.contains("3 |   input 2;\n"), "{text}");
+        assert!(text.contains("6 |   dense 3 rleu\n"), "{text}");
+        assert!(!text.contains('\r'), "{text:?}");
+    }
+
+    #[test]
+    fn thousands_of_errors_on_one_long_line_render_quickly_and_briefly() {
+        let source = one_long_line(8_000);
+        let diags = crate::check_source(&source).unwrap_err();
+        assert_eq!(diags.len(), 8_000);
+        let start = std::time::Instant::now();
+        let text = render_all(&diags, "long.nn", &source, false);
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(text.matches("error[E0002]").count(), MAX_SHOWN);
+        assert!(text.len() < MAX_SHOWN * 1_000, "{} bytes", text.len());
+        assert!(
+            text.ends_with(&format!(
+                "error: aborting after {MAX_SHOWN} errors: 7950 more not shown; fix these first\n\
+                 error: could not compile `long.nn` due to 8000 previous errors\n"
+            )),
+            "{}",
+            &text[text.len() - 300..]
+        );
+    }
+
+    #[test]
+    fn the_macro_door_is_capped_too() {
+        let diags = crate::check_source(&one_long_line(200)).unwrap_err();
+        let out = compile_errors(&diags, |_| proc_macro2::Span::call_site()).to_string();
+        assert_eq!(out.matches("compile_error").count(), MAX_SHOWN + 1);
+        assert!(
+            out.contains("aborting after 50 errors: 150 more not shown"),
+            "{out}"
+        );
+        let few = compile_errors(&diags[..3], |_| proc_macro2::Span::call_site()).to_string();
+        assert_eq!(few.matches("compile_error").count(), 3);
     }
 
     proptest::proptest! {

@@ -37,8 +37,23 @@ impl Network {
     }
 
     /// Number of trainable scalars.
+    ///
+    /// Saturates at `usize::MAX` rather than overflow; a network the checker accepts holds
+    /// at most [`MAX_PARAMS`](crate::check::MAX_PARAMS), so its count is exact.
     pub fn params(&self) -> usize {
-        self.layers.iter().map(Layer::params).sum()
+        self.layers
+            .iter()
+            .map(Layer::params)
+            .fold(0, usize::saturating_add)
+    }
+
+    /// Number of non-trainable state scalars (batchnorm's running statistics), saturating
+    /// like [`Network::params`].
+    pub fn buffers(&self) -> usize {
+        self.layers
+            .iter()
+            .map(Layer::buffers)
+            .fold(0, usize::saturating_add)
     }
 }
 
@@ -58,23 +73,47 @@ pub struct Layer {
 }
 
 impl Layer {
-    /// Number of trainable scalars.
-    pub fn params(&self) -> usize {
+    /// Number of trainable scalars, or `None` if it does not fit in a `u64` (it always does
+    /// for widths the checker accepts, on any platform).
+    pub fn checked_params(&self) -> Option<u64> {
+        let (input, output) = (
+            u64::try_from(self.input).ok()?,
+            u64::try_from(self.output).ok()?,
+        );
+        let affine = || input.checked_mul(output)?.checked_add(output);
         match &self.kind {
-            LayerKind::Dense { .. } => self.input * self.output + self.output,
-            LayerKind::Maxout { k, .. } => k * (self.input * self.output + self.output),
-            LayerKind::BatchNorm { .. } => 2 * self.output,
-            LayerKind::Activation(_) | LayerKind::Dropout { .. } => 0,
+            LayerKind::Dense { .. } => affine(),
+            LayerKind::Maxout { k, .. } => u64::try_from(*k).ok()?.checked_mul(affine()?),
+            LayerKind::BatchNorm { .. } => output.checked_mul(2),
+            LayerKind::Activation(_) | LayerKind::Dropout { .. } => Some(0),
         }
     }
 
-    /// Number of non-trainable state scalars (batchnorm's running statistics).
-    pub fn buffers(&self) -> usize {
+    /// Number of non-trainable state scalars (batchnorm's running statistics), or `None` if
+    /// it does not fit in a `u64`.
+    pub fn checked_buffers(&self) -> Option<u64> {
         match self.kind {
-            LayerKind::BatchNorm { .. } => 2 * self.output,
-            _ => 0,
+            LayerKind::BatchNorm { .. } => u64::try_from(self.output).ok()?.checked_mul(2),
+            _ => Some(0),
         }
     }
+
+    /// Number of trainable scalars, saturating at `usize::MAX` rather than overflow (see
+    /// [`Network::params`]).
+    pub fn params(&self) -> usize {
+        saturate(self.checked_params())
+    }
+
+    /// Number of non-trainable state scalars, saturating like [`Layer::params`].
+    pub fn buffers(&self) -> usize {
+        saturate(self.checked_buffers())
+    }
+}
+
+/// A count as a `usize`, or `usize::MAX` if it does not fit.
+fn saturate(n: Option<u64>) -> usize {
+    n.and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(usize::MAX)
 }
 
 /// What a layer computes.

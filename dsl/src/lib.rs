@@ -8,7 +8,7 @@
 //!
 //! ```
 //! let rust = axonal_dsl::emit("pub Xor { input 2; dense 4 tanh; dense 1 sigmoid; mse }").unwrap();
-//! assert!(rust.contains("pub struct Xor<F: ::axonal::Float = f32>"));
+//! assert!(rust.contains("pub struct Xor<F: ::axonal::Float = ::core::primitive::f32>"));
 //!
 //! let errors = axonal_dsl::check_source("N { input 64; dense 784->10 }").unwrap_err();
 //! assert_eq!(errors[0].code, axonal_dsl::Code::WidthMismatch);
@@ -46,19 +46,17 @@ pub fn compile(source: &str) -> Result<proc_macro2::TokenStream, Vec<Diagnostic>
 
 /// Compiles a source to formatted Rust source text, as `build.rs` and `axc emit` write it.
 pub fn emit(source: &str) -> Result<String, Vec<Diagnostic>> {
-    let tokens = compile(source)?;
-    Ok(codegen::format(tokens))
+    let program = check_source(source)?;
+    Ok(codegen::emit(&program))
 }
 
 /// Expands the body of a `network! { … }` macro: the generated code, or one
-/// `compile_error!` per mistake, placed at the offending token.
+/// `compile_error!` per mistake, placed at the offending token (the first
+/// [`diagnostic::MAX_SHOWN`] of them, then one saying how many more there are).
 pub fn expand_macro(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     let source = tokens::MacroSource::new(input);
     match compile(&source.text) {
         Ok(tokens) => tokens,
-        Err(diags) => diags
-            .iter()
-            .map(|d| d.to_compile_error(source.span_of(&d.primary.span)))
-            .collect(),
+        Err(diags) => diagnostic::compile_errors(&diags, |span| source.span_of(span)),
     }
 }

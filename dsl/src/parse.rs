@@ -12,7 +12,7 @@ use pest::Parser as _;
 use crate::ast::{
     Arg, Attr, Ident, NetworkDecl, Number, SourceFile, Span, Statement, Value, Visibility,
 };
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{escape_invisible, is_invisible, Code, Diagnostic};
 
 mod grammar {
     //! The pest parser derived from `grammar.pest`; private so that `Rule` stays an
@@ -289,8 +289,14 @@ impl Found<'_> {
         match self {
             Found::End => "end of input".to_string(),
             Found::Token(t) => match single_char(t) {
-                Some(c) if c.is_whitespace() || c.is_control() => format!("the character {c:?}"),
-                _ => format!("`{t}`"),
+                Some(c) if c.is_whitespace() || is_invisible(c) => {
+                    format!(
+                        "the character `{}` (U+{:04X})",
+                        escape_invisible(t),
+                        c as u32
+                    )
+                }
+                _ => format!("`{}`", escape_invisible(t)),
             },
         }
     }
@@ -760,6 +766,39 @@ mod tests {
         assert_eq!(&src[d.primary.span.clone()], "énse");
         let d = err("N { relu }\u{a0}");
         assert!(d.message.contains("the character"), "{}", d.message);
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_is_skipped() {
+        let src = "\u{feff}N { input 2; dense 3 }";
+        let n = net(src);
+        assert_eq!(&src[n.name.span.clone()], "N");
+        assert_eq!(&src[n.statements[1].span.clone()], "dense 3");
+        assert!(crate::check_source(src).is_ok());
+        // Anywhere else it is a stray character, named visibly.
+        let d = err("N { input 2;\u{feff} dense 3 }");
+        assert_eq!(
+            d.message,
+            "expected `}` or a statement, found the character `\\u{feff}` (U+FEFF)"
+        );
+    }
+
+    #[test]
+    fn invisible_characters_are_named_visibly() {
+        for (bad, shown) in [
+            ("\0", "`\\0` (U+0000)"),
+            ("\u{202e}", "`\\u{202e}` (U+202E)"),
+            ("\u{a0}", "`\\u{a0}` (U+00A0)"),
+        ] {
+            let src = format!("N {{ input 2;{bad} dense 3 }}");
+            let d = err(&src);
+            assert!(
+                d.message.ends_with(&format!("found the character {shown}")),
+                "{}",
+                d.message
+            );
+            assert_eq!(&src[d.primary.span.clone()], bad);
+        }
     }
 
     mod never_panics {

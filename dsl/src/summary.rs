@@ -15,7 +15,7 @@
 //! ```
 
 use crate::codegen::{activation_source, describe, loss_name};
-use crate::ir::{Layer, Network};
+use crate::ir::Network;
 
 /// The table of one network, ending in a newline.
 ///
@@ -37,7 +37,7 @@ pub fn table(net: &Network) -> String {
             l.field.clone(),
             describe(l),
             shape(l.output),
-            thousands(l.params() + l.buffers()),
+            thousands(l.params().saturating_add(l.buffers())),
         ]
     }));
     let mut widths = header.map(str::len);
@@ -72,9 +72,11 @@ pub fn table(net: &Network) -> String {
     }
     out += &"=".repeat(total_width);
     out += "\n";
-    let trainable = net.params();
-    let frozen: usize = net.layers.iter().map(Layer::buffers).sum();
-    out += &format!("Total params: {}\n", thousands(trainable + frozen));
+    let (trainable, frozen) = (net.params(), net.buffers());
+    out += &format!(
+        "Total params: {}\n",
+        thousands(trainable.saturating_add(frozen))
+    );
     out += &format!("Trainable params: {}\n", thousands(trainable));
     out += &format!("Non-trainable params: {}\n", thousands(frozen));
     match &net.loss {
@@ -98,8 +100,8 @@ fn shape(width: usize) -> String {
     format!("[batch, {width}]")
 }
 
-/// `101770` as `101,770`.
-pub fn thousands(n: usize) -> String {
+/// A whole number with `,` between thousands: `101770` as `101,770`.
+pub fn thousands(n: impl std::fmt::Display) -> String {
     let digits = n.to_string();
     let groups: Vec<&str> = digits
         .as_bytes()

@@ -77,7 +77,11 @@ impl Writer {
             match token {
                 TokenTree::Punct(punct) => self.punct(&punct, &mut tokens),
                 TokenTree::Group(group) => self.group(group),
-                TokenTree::Ident(ident) => self.push(&ident.to_string(), ident.span()),
+                TokenTree::Ident(ident) => {
+                    // `r#type` is how Rust writes the name `type`; the language needs no `r#`.
+                    let text = ident.to_string();
+                    self.push(text.strip_prefix("r#").unwrap_or(&text), ident.span());
+                }
                 TokenTree::Literal(literal) => self.push(&literal.to_string(), literal.span()),
             }
         }
@@ -239,6 +243,17 @@ mod tests {
         assert_eq!(
             (first.span().start().line, first.span().start().column),
             (3, 7)
+        );
+    }
+
+    #[test]
+    fn raw_identifiers_are_their_names() {
+        let src = source("r#type { input 2; r#type: dense 1; type: mse }");
+        assert_eq!(src.text, "type { input 2 ; type : dense 1 ; type : mse }");
+        let file = parse(&src.text).unwrap_or_else(|d| panic!("{}: {d:?}", src.text));
+        assert_eq!(file.networks[0].name.name, "type");
+        assert!(
+            crate::check_source(&src.text).is_err_and(|d| d[0].code == crate::Code::DuplicateLabel)
         );
     }
 

@@ -348,3 +348,22 @@ fn the_tutorial_follows_the_course_and_names_real_examples() {
         }
     }
 }
+
+#[test]
+fn the_error_index_states_the_momentum_range_the_checker_uses() {
+    // The checker takes momentum 0 (running statistics stay where they start, as PyTorch
+    // allows) through 1, and says so; the index must say the same.
+    assert!(
+        axonal_dsl::check_source("N { input 2; batchnorm momentum=0; batchnorm momentum=1 }")
+            .is_ok()
+    );
+    let diags = axonal_dsl::check_source("N { input 2; batchnorm momentum=1.5 }").unwrap_err();
+    assert_eq!(diags[0].primary.message, "expected a momentum in [0, 1]");
+    let text = doc("errors.md");
+    let section = &error_sections(&text)
+        .into_iter()
+        .find(|(code, _)| code == "E0007")
+        .expect("an E0007 section")
+        .1;
+    assert!(section.contains("a `momentum` outside [0, 1]"), "{section}");
+}
