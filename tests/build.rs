@@ -205,22 +205,28 @@ fn network(
         }
         _ => String::new(),
     };
-    let input = rng.range(1, 6);
+    use axonal_dsl::ir::Shape;
+    let input = match rng.below(10) {
+        // An image `[C, H, W]` or a sequence `[C, L]` sometimes (flattened before the output).
+        0..=1 => Shape::new(vec![rng.range(1, 2), rng.range(2, 4), rng.range(2, 4)]),
+        2 => Shape::new(vec![rng.range(1, 3), rng.range(2, 5)]),
+        _ => Shape::vector(rng.range(1, 6)),
+    };
     let mut src = String::new();
     let mut freeze = Vec::new();
     writeln!(src, "/// Random network {index}.").unwrap();
     let vis = rng.pick(&["", "pub ", "pub(crate) "]);
     write!(src, "{vis}{name} {{").unwrap();
-    let explicit_input = rng.chance(60);
+    let explicit_input = input.rank() > 1 || rng.chance(60);
     if explicit_input {
-        write!(src, " input {input};").unwrap();
+        write!(src, " input {};", input.source()).unwrap();
     }
     let mut width = input;
     let mut first = !explicit_input;
     let layers = rng.range(0, 5);
     for i in 0..layers {
         // A kind of the registry, as often as its weight says, that can take this input.
-        let known = (!first).then_some(width);
+        let known = (!first).then_some(&width);
         let sample = loop {
             if let Some(sample) = pick_kind(rng).sample(rng, known) {
                 break sample;
@@ -240,6 +246,11 @@ fn network(
         width = sample.output;
         first = false;
     }
+    if width.rank() > 1 {
+        write!(src, " flatten;").unwrap();
+        width = Shape::vector(width.size());
+    }
+    let width = width.size();
 
     // The output layer and the loss, with the activation and width the loss needs.
     let loss = rng.pick(&[

@@ -84,6 +84,8 @@ pub enum Arg {
     },
     /// A bare number: `128`, `0.5`, `-1e-3`.
     Number(Number),
+    /// A shape or size of several dimensions: `1x28x28`, `5x3`.
+    Dims(Dims),
     /// A bare identifier: `relu`.
     Ident(Ident),
 }
@@ -94,6 +96,7 @@ impl Arg {
         match self {
             Arg::Arrow { span, .. } => span.clone(),
             Arg::Number(n) => n.span.clone(),
+            Arg::Dims(d) => d.span.clone(),
             Arg::Ident(i) => i.span.clone(),
         }
     }
@@ -109,6 +112,18 @@ pub struct Number {
     /// Whether it was written as an integer (no `.`, no exponent).
     pub is_integer: bool,
     /// Where it stands in the source (sign included).
+    pub span: Span,
+}
+
+/// Whole numbers written with `x` between them, outermost first: `1x28x28` (a shape of one
+/// sample), `5x3` (a kernel's height and width).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dims {
+    /// Each dimension, with its own span.
+    pub dims: Vec<Number>,
+    /// The text as written.
+    pub text: String,
+    /// From the first digit to the last.
     pub span: Span,
 }
 
@@ -128,6 +143,8 @@ pub struct Attr {
 pub enum Value {
     /// `0.01`
     Number(Number),
+    /// `5x3`
+    Dims(Dims),
     /// `he`
     Ident(Ident),
     /// `[0.5, 0.5]`
@@ -153,6 +170,7 @@ impl Value {
     pub fn span(&self) -> Span {
         match self {
             Value::Number(n) => n.span.clone(),
+            Value::Dims(d) => d.span.clone(),
             Value::Ident(i) => i.span.clone(),
             Value::List { span, .. } | Value::Call { span, .. } => span.clone(),
         }

@@ -7,9 +7,11 @@
 
 use std::collections::HashMap;
 
-use crate::ast::{self, Arg, Attr, Ident, NetworkDecl, Number, SourceFile, Span, Statement, Value};
+use crate::ast::{
+    self, Arg, Attr, Dims, Ident, NetworkDecl, Number, SourceFile, Span, Statement, Value,
+};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::{Activation, Init, Layer, Loss, LossKind, Network, Program, Reduction};
+use crate::ir::{Activation, Init, Layer, Loss, LossKind, Network, Program, Reduction, Shape};
 use crate::layers::{self, Checked, Role, Strip};
 use crate::summary::thousands;
 use crate::vocab::{self, did_you_mean, OutputNeed};
@@ -76,8 +78,15 @@ pub fn check(file: &SourceFile) -> Result<Program, Vec<Diagnostic>> {
 /// The width flowing between layers, and the span of the text that set it.
 #[derive(Clone)]
 struct Width {
-    value: usize,
+    shape: Shape,
     span: Span,
+}
+
+impl Width {
+    /// The values per sample: the width of a vector.
+    fn value(&self) -> usize {
+        self.shape.size()
+    }
 }
 
 /// Walks one network's statements: the shared state and helpers that every layer kind's
@@ -139,7 +148,8 @@ impl<'d> Checker<'d> {
         }
         self.check_fields();
         self.fuse_output_activation();
-        if self.layers.is_empty() && !self.failed {
+        // `flatten` alone computes nothing: the generated struct needs a field.
+        if !self.layers.iter().any(|l| l.spec.has_field()) && !self.failed {
             self.error(
                 Diagnostic::new(
                     Code::EmptyNetwork,
@@ -153,7 +163,7 @@ impl<'d> Checker<'d> {
         if self.failed {
             return None;
         }
-        let input = self.layers.first().map(|l| l.input)?;
+        let input = self.layers.first().map(|l| l.input.clone())?;
         Some(Network {
             name: decl.name.name.clone(),
             vis: decl.vis,
@@ -393,20 +403,84 @@ impl<'d> Checker<'d> {
         Some(n.value as usize)
     }
 
+    /// A shape written `CxL` or `CxHxW`: two or three positive whole numbers, the whole at
+    /// most [`MAX_WIDTH`] values.
+    pub(crate) fn shape(&mut self, d: &Dims) -> Option<Shape> {
+        if d.dims.len() > 3 {
+            self.error(
+                Diagnostic::new(
+                    Code::BadArgument,
+                    d.span.clone(),
+                    format!("a shape has at most 3 dimensions, found {}", d.dims.len()),
+                )
+                .label("expected `F`, `CxL` or `CxHxW`")
+                .help("a sample is a vector `[F]`, a sequence `[C, L]` or an image `[C, H, W]`"),
+            );
+            return None;
+        }
+        let dims: Option<Vec<usize>> = d.dims.iter().map(|n| self.width_number(n)).collect();
+        let shape = Shape::new(dims?);
+        if shape.checked_size().is_none_or(|n| n > MAX_WIDTH as u64) {
+            self.error(
+                Diagnostic::new(
+                    Code::BadArgument,
+                    d.span.clone(),
+                    format!("the shape {} is too large", d.text),
+                )
+                .label(format!("a sample holds at most {MAX_WIDTH} values")),
+            );
+            return None;
+        }
+        Some(shape)
+    }
+
     /// Whether a layer came before.
     pub(crate) fn has_layers(&self) -> bool {
         !self.layers.is_empty()
     }
 
     /// The width flowing out of the statements so far, if known.
-    pub(crate) fn width(&self) -> Option<usize> {
-        self.width.as_ref().map(|w| w.value)
+    pub(crate) fn width(&self) -> Option<Shape> {
+        self.width.as_ref().map(|w| w.shape.clone())
     }
 
-    /// Sets the width flowing on to `value`, set by the text at `span` (which a later
-    /// mismatch points at).
-    pub(crate) fn flow(&mut self, value: usize, span: Span) {
-        self.width = Some(Width { value, span });
+    /// Sets the shape flowing on, set by the text at `span` (which a later mismatch points
+    /// at).
+    pub(crate) fn flow(&mut self, shape: Shape, span: Span) {
+        self.width = Some(Width { shape, span });
+    }
+
+    /// Whether the value flowing into `at` is a vector (or unknown); otherwise reports that
+    /// `at` takes vectors only, with `flatten;` as the fix.
+    pub(crate) fn needs_vector(&mut self, at: &Ident) -> bool {
+        let Some(width) = self.width.clone() else {
+            return true;
+        };
+        if width.shape.rank() == 1 {
+            return true;
+        }
+        self.error(
+            Diagnostic::new(
+                Code::RankMismatch,
+                at.span.clone(),
+                format!(
+                    "`{}` takes a vector, found a value of shape {}",
+                    at.name,
+                    width.shape.batch()
+                ),
+            )
+            .label("this layer needs a [batch, N] input")
+            .secondary(
+                width.span.clone(),
+                format!("the value has shape {} from here", width.shape.batch()),
+            )
+            .help(format!(
+                "add `flatten;` before `{}`: it makes the value {}",
+                at.name,
+                Shape::vector(width.shape.size()).batch()
+            )),
+        );
+        false
     }
 
     /// Records that an error already given explains why the width is unknown, so later
@@ -416,7 +490,7 @@ impl<'d> Checker<'d> {
     }
 
     /// The width flowing into a layer, or an error at `at` saying it cannot be known.
-    pub(crate) fn incoming(&mut self, at: &Ident) -> Option<usize> {
+    pub(crate) fn incoming(&mut self, at: &Ident) -> Option<Shape> {
         if self.width.is_none() && !self.width_unknown_reported {
             self.width_unknown_reported = true;
             self.error(
@@ -439,6 +513,11 @@ impl<'d> Checker<'d> {
         s: &Statement,
         arg: Option<&Arg>,
     ) -> Option<(usize, usize, Span)> {
+        if !self.needs_vector(&s.keyword) {
+            // Reported: the layer's own input width is unchecked, its output flows on.
+            self.width = None;
+            self.width_unknown_reported = true;
+        }
         let (from, to) = match arg {
             Some(Arg::Arrow { from, to, .. }) => (Some(from), to),
             Some(Arg::Number(to)) => (None, to),
@@ -468,7 +547,7 @@ impl<'d> Checker<'d> {
                         match output {
                             Some(value) => {
                                 self.width = Some(Width {
-                                    value,
+                                    shape: Shape::vector(value),
                                     span: to.span.clone(),
                                 })
                             }
@@ -478,24 +557,24 @@ impl<'d> Checker<'d> {
                     return None;
                 };
                 if let Some(incoming) = self.width.clone() {
-                    if incoming.value != declared {
+                    if incoming.value() != declared {
                         self.error(
                             Diagnostic::new(
                                 Code::WidthMismatch,
                                 from.span.clone(),
                                 format!(
                                     "expected input width {}, found {declared}",
-                                    incoming.value
+                                    incoming.value()
                                 ),
                             )
                             .label(format!("this layer takes {declared} inputs"))
                             .secondary(
                                 incoming.span.clone(),
-                                format!("but the previous layer outputs {}", incoming.value),
+                                format!("but the previous layer outputs {}", incoming.value()),
                             )
                             .help(format!(
                                 "write `{k} {}->{}`, or `{k} {}` to infer the input width",
-                                incoming.value,
+                                incoming.value(),
                                 to.text,
                                 to.text,
                                 k = s.keyword.name
@@ -506,12 +585,12 @@ impl<'d> Checker<'d> {
                 declared
             }
             None => match self.incoming(&s.keyword) {
-                Some(incoming) => incoming,
+                Some(incoming) => incoming.size(),
                 None => {
                     // The output width is still known: later layers can be checked against it.
                     if let Some(value) = output {
                         self.width = Some(Width {
-                            value,
+                            shape: Shape::vector(value),
                             span: to.span.clone(),
                         });
                     }
@@ -629,11 +708,11 @@ impl<'d> Checker<'d> {
             return;
         };
         let problem = match word.output {
-            OutputNeed::Classes if out.value < 2 => Some((
+            OutputNeed::Classes if out.value() < 2 => Some((
                 "at least 2 outputs, one score per class",
                 "for two classes with one output use `binary_crossentropy`; for regression use `mse`",
             )),
-            OutputNeed::One if out.value != 1 => Some((
+            OutputNeed::One if out.value() != 1 => Some((
                 "exactly 1 output",
                 "for one score per class use `softmax_ce`",
             )),
@@ -649,14 +728,14 @@ impl<'d> Checker<'d> {
                 format!(
                     "`{}` does not fit a network with {} output{}",
                     word.name,
-                    out.value,
-                    if out.value == 1 { "" } else { "s" }
+                    out.value(),
+                    if out.value() == 1 { "" } else { "s" }
                 ),
             )
             .label(format!("this loss needs {needs}"))
             .secondary(
-                out.span,
-                format!("the output width is set to {} here", out.value),
+                out.span.clone(),
+                format!("the output width is set to {} here", out.value()),
             )
             .help(hint),
         );
@@ -684,8 +763,9 @@ impl<'d> Checker<'d> {
             .zip(layer.checked_buffers())
             .and_then(|(p, b)| p.checked_add(b));
         let params = size.and_then(|n| self.params.checked_add(n));
-        let activations = u64::try_from(layer.output)
-            .ok()
+        let activations = layer
+            .output
+            .checked_size()
             .and_then(|n| self.activations.checked_add(n));
         let name = self.name.to_string();
         match (params, size) {
@@ -837,7 +917,7 @@ impl<'d> Checker<'d> {
             Value::Number(n) => return self.constant(attr, n.value),
             Value::Ident(i) => (i, &[][..], i.span.clone()),
             Value::Call { name, args, span } => (name, args.as_slice(), span.clone()),
-            Value::List { .. } => {
+            Value::List { .. } | Value::Dims(_) => {
                 self.bad_value(attr, "an initializer such as `he` or `normal(0, 0.01)`");
                 return None;
             }
@@ -1048,10 +1128,81 @@ mod tests {
         let widths: Vec<_> = p.networks[0]
             .layers
             .iter()
-            .map(|l| (l.input, l.output))
+            .map(|l| (l.input.size(), l.output.size()))
             .collect();
         assert_eq!(widths, [(6, 5), (5, 5), (5, 5), (5, 3), (3, 3)]);
         assert_eq!(p.networks[0].params(), 6 * 5 + 5 + 2 * 5 + 2 * (5 * 3 + 3));
+    }
+
+    #[test]
+    fn shapes_flow_through_elementwise_layers_and_flatten() {
+        let p = check_ok(
+            "N { input 2x3x4; relu; dropout 0.5; flatten; dense 5; softmax_ce } \
+             M { input 3x7; tanh; flatten; batchnorm }",
+        );
+        let shapes = |n: usize| -> Vec<String> {
+            p.networks[n]
+                .layers
+                .iter()
+                .map(|l| format!("{} -> {}", l.input, l.output))
+                .collect()
+        };
+        assert_eq!(
+            shapes(0),
+            [
+                "[2, 3, 4] -> [2, 3, 4]",
+                "[2, 3, 4] -> [2, 3, 4]",
+                "[2, 3, 4] -> [24]",
+                "[24] -> [5]"
+            ]
+        );
+        assert_eq!(p.networks[0].input.batch(), "[batch, 2, 3, 4]");
+        assert_eq!(p.networks[0].params(), 24 * 5 + 5);
+        assert_eq!(
+            shapes(1),
+            ["[3, 7] -> [3, 7]", "[3, 7] -> [21]", "[21] -> [21]"]
+        );
+        // `input 784` is still a vector, and flattening a vector changes nothing.
+        let p = check_ok("N { input 784; flatten; dense 10 }");
+        assert_eq!(p.networks[0].layers[1].input, Shape::vector(784));
+    }
+
+    #[test]
+    fn layers_that_take_vectors_say_flatten() {
+        let src = "N { input 1x28x28; relu; dense 10 }";
+        let d = only(src);
+        assert_eq!(d.code, Code::RankMismatch);
+        assert_eq!(&src[d.primary.span.clone()], "dense");
+        assert_eq!(
+            d.message,
+            "`dense` takes a vector, found a value of shape [batch, 1, 28, 28]"
+        );
+        assert_eq!(&src[d.secondary[0].span.clone()], "1x28x28");
+        assert_eq!(
+            d.help.as_deref(),
+            Some("add `flatten;` before `dense`: it makes the value [batch, 784]")
+        );
+        // Every such layer, once each; the output width of a dense still flows on.
+        assert_eq!(
+            codes("N { input 2x2; maxout 3 k=2; dense 2->4; softmax }"),
+            ["E0023", "E0008"]
+        );
+        assert_eq!(
+            codes("N { input 2x2; softmax } M { input 2x2x2; log_softmax } B { input 3x3; batchnorm }"),
+            ["E0023", "E0023", "E0023"]
+        );
+    }
+
+    #[test]
+    fn bad_shapes_are_refused_at_the_dimension() {
+        let src = "N { input 1x0x28; relu }";
+        let d = only(src);
+        assert_eq!(d.code, Code::ZeroWidth);
+        assert_eq!(&src[d.primary.span.clone()], "0");
+        assert_eq!(codes("N { input 1x2x3x4; relu }"), ["E0006"]);
+        assert_eq!(codes("N { input 4096x4096x2; relu }"), ["E0006"]);
+        // A network of nothing but a flatten computes nothing.
+        assert_eq!(codes("N { input 2x2; flatten }"), ["E0019"]);
     }
 
     #[test]

@@ -170,20 +170,32 @@ fn network(net: &Network) -> TokenStream {
     let snake_fields = net
         .layers
         .iter()
+        .filter(|l| l.spec.has_field())
         .map(|l| &l.field)
         .chain(net.loss.iter().map(|l| &l.field))
         .all(|f| is_snake_case(f));
     let allow_snake = allow_if(snake_fields, "non_snake_case");
-    let (input, output, params) = (int(net.input), int(net.output()), int(net.params()));
+    let (input, output, params) = (
+        int(net.input.size()),
+        int(net.output().size()),
+        int(net.params()),
+    );
+    let dims = |shape: &crate::ir::Shape| {
+        let dims = shape.dims().iter().map(|&d| int(d));
+        quote!(&[#(#dims),*])
+    };
+    let (input_shape, output_shape) = (dims(&net.input), dims(net.output()));
+    // `flatten` has no field: the next layer reads the previous layer's output as it is.
+    let runtime: Vec<&Layer> = net.layers.iter().filter(|l| l.spec.has_field()).collect();
     // The same table as `axc summary`, computed once at compile time.
     let summary = raw_string(&crate::summary::table(net));
-    let fields = net.layers.iter().map(|layer| {
+    let fields = runtime.iter().map(|layer| {
         let field = user_ident(&layer.field);
         let ty = layer.spec.field_type(&float, layer.io());
         let doc = layer_doc(layer);
         quote! { #(#[doc = #doc])* pub #field: #ty, }
     });
-    let inits = net.layers.iter().map(|layer| {
+    let inits = runtime.iter().map(|layer| {
         let field = user_ident(&layer.field);
         let new = layer.spec.constructor(layer.io());
         quote! { #field: #new, }
@@ -225,10 +237,15 @@ fn network(net: &Network) -> TokenStream {
         // Helpers a user may not call: unused, they are no mistake of theirs.
         #[allow(dead_code)]
         impl<#float: ::axonal::Float> #name<#float> {
-            /// Width of one input sample.
+            /// Width of one input sample: the values of [`Self::INPUT_SHAPE`].
             pub const INPUT: ::core::primitive::usize = #input;
-            /// Width of one output sample.
+            /// Width of one output sample: the values of [`Self::OUTPUT_SHAPE`].
             pub const OUTPUT: ::core::primitive::usize = #output;
+            /// Shape of one input sample (`[C, H, W]`, `[C, L]` or `[F]`); a batch is a
+            /// `[batch, INPUT]` matrix, each row a sample in this order.
+            pub const INPUT_SHAPE: &'static [::core::primitive::usize] = #input_shape;
+            /// Shape of one output sample.
+            pub const OUTPUT_SHAPE: &'static [::core::primitive::usize] = #output_shape;
             /// Number of trainable parameters.
             pub const PARAMS: ::core::primitive::usize = #params;
 
@@ -260,7 +277,8 @@ fn network(net: &Network) -> TokenStream {
 
 fn model_impl(net: &Network, name: &Ident, float: &Ident) -> TokenStream {
     let name_str = &net.name;
-    let fields: Vec<Ident> = net.layers.iter().map(|l| user_ident(&l.field)).collect();
+    let runtime: Vec<&Layer> = net.layers.iter().filter(|l| l.spec.has_field()).collect();
+    let fields: Vec<Ident> = runtime.iter().map(|l| user_ident(&l.field)).collect();
     let first = &fields[0];
     let last = &fields[fields.len() - 1];
     let ok = quote!(::core::result::Result::Ok);
@@ -314,8 +332,7 @@ fn model_impl(net: &Network, name: &Ident, float: &Ident) -> TokenStream {
         quote! { self.#f.backward(#input, #grad, #need_input_grad); }
     });
 
-    let visits: Vec<TokenStream> = net
-        .layers
+    let visits: Vec<TokenStream> = runtime
         .iter()
         .filter(|l| l.params() > 0)
         .map(|l| {
@@ -330,8 +347,7 @@ fn model_impl(net: &Network, name: &Ident, float: &Ident) -> TokenStream {
         quote! { #(#visits)* }
     };
 
-    let buffer_visits: Vec<TokenStream> = net
-        .layers
+    let buffer_visits: Vec<TokenStream> = runtime
         .iter()
         .filter(|l| l.buffers() > 0)
         .map(|l| {
@@ -354,8 +370,7 @@ fn model_impl(net: &Network, name: &Ident, float: &Ident) -> TokenStream {
     };
 
     // Layers with an L2 penalty add it to the loss (their backward adds its gradient).
-    let penalties: Vec<TokenStream> = net
-        .layers
+    let penalties: Vec<TokenStream> = runtime
         .iter()
         .filter(|l| l.spec.has_penalty())
         .map(|l| {
@@ -611,7 +626,7 @@ pub fn describe(layer: &Layer) -> String {
 /// The field's doc comment: the source's docs, or the statement it came from.
 fn layer_doc(layer: &Layer) -> Vec<String> {
     if layer.docs.is_empty() {
-        vec![format!(" `{}`", describe(layer))]
+        vec![format!(" `{}`: {}", describe(layer), layer.output.batch())]
     } else {
         layer.docs.clone()
     }

@@ -55,6 +55,8 @@ pub enum Code {
     ReservedName,
     /// A network with more layers, parameters or activations than the compiler's limits.
     TooLarge,
+    /// A layer after a value whose rank it cannot take: `dense` after a `[C, H, W]` value.
+    RankMismatch,
 }
 
 impl Code {
@@ -82,6 +84,7 @@ impl Code {
         Code::DuplicateAttribute,
         Code::ReservedName,
         Code::TooLarge,
+        Code::RankMismatch,
     ];
 
     /// The code as printed: `E0001`, …. Never renumber: users search for these.
@@ -109,6 +112,7 @@ impl Code {
             Code::DuplicateAttribute => "E0020",
             Code::ReservedName => "E0021",
             Code::TooLarge => "E0022",
+            Code::RankMismatch => "E0023",
         }
     }
 }
@@ -670,9 +674,10 @@ mod tests {
             Code::DuplicateAttribute => 18,
             Code::ReservedName => 19,
             Code::TooLarge => 20,
+            Code::RankMismatch => 21,
         };
         let indices: Vec<usize> = Code::ALL.iter().map(|&c| index(c)).collect();
-        assert_eq!(indices, (0..21).collect::<Vec<_>>());
+        assert_eq!(indices, (0..22).collect::<Vec<_>>());
         let mut printed: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
         printed.dedup();
         assert_eq!(printed.len(), Code::ALL.len());

@@ -166,6 +166,13 @@ fn lex(source: &str) -> Result<Vec<Token>, Diagnostic> {
                 while i < bytes.len() && bytes[i].is_ascii_digit() {
                     i += 1;
                 }
+                // `1x28x28`: dimensions, one token as in the grammar
+                while i + 1 < bytes.len() && bytes[i] == b'x' && bytes[i + 1].is_ascii_digit() {
+                    i += 1;
+                    while i < bytes.len() && bytes[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                }
                 // fraction and exponent, as the grammar has them
                 if i + 1 < bytes.len() && bytes[i] == b'.' && bytes[i + 1].is_ascii_digit() {
                     i += 1;

@@ -18,7 +18,7 @@
 use std::fmt::Write as _;
 
 use crate::codegen::{activation_source, describe, loss_name};
-use crate::ir::{Network, Program};
+use crate::ir::{Network, Program, Shape};
 use crate::summary::thousands;
 
 /// One box of the picture: its lines of text and its style.
@@ -39,28 +39,37 @@ enum NodeKind {
     Loss,
 }
 
+/// An arrow's label: the width of a vector (`64`), the shape of anything else (`[6, 14, 14]`).
+fn arrow(shape: &Shape) -> String {
+    if shape.rank() == 1 {
+        shape.size().to_string()
+    } else {
+        shape.to_string()
+    }
+}
+
 /// The boxes of a network from input to loss, and the width on each arrow between
 /// consecutive boxes (`widths[i]` flows from `nodes[i]` to `nodes[i + 1]`).
-fn nodes(net: &Network) -> (Vec<Node>, Vec<usize>) {
+fn nodes(net: &Network) -> (Vec<Node>, Vec<String>) {
     let mut nodes = vec![Node {
         id: "input".into(),
         title: "input".into(),
-        detail: format!("[batch, {}]", net.input),
+        detail: net.input.batch(),
         kind: NodeKind::Input,
     }];
     let mut widths = Vec::new();
     for layer in &net.layers {
-        widths.push(layer.input);
+        widths.push(arrow(&layer.input));
         let params = layer.params();
         nodes.push(Node {
             id: layer.field.clone(),
             title: format!("{}: {}", layer.field, describe(layer)),
             detail: match (params, layer.buffers()) {
-                (0, _) => format!("[batch, {}]", layer.output),
-                (n, 0) => format!("[batch, {}], {} params", layer.output, thousands(n)),
+                (0, _) => layer.output.batch(),
+                (n, 0) => format!("{}, {} params", layer.output.batch(), thousands(n)),
                 (n, m) => format!(
-                    "[batch, {}], {} params + {} running stats",
-                    layer.output,
+                    "{}, {} params + {} running stats",
+                    layer.output.batch(),
                     thousands(n),
                     thousands(m)
                 ),
@@ -69,7 +78,7 @@ fn nodes(net: &Network) -> (Vec<Node>, Vec<usize>) {
         });
     }
     if let Some(loss) = &net.loss {
-        widths.push(net.output());
+        widths.push(arrow(net.output()));
         let fused = loss
             .fused
             .map(|a| format!(" (fused with {})", activation_source(a)))
@@ -144,7 +153,7 @@ const COLUMN_GAP: f64 = 40.0;
 /// needed. Each network is a vertical stack of labelled boxes joined by arrows that carry
 /// the width flowing between them.
 pub fn svg(program: &Program) -> String {
-    let columns: Vec<(&Network, Vec<Node>, Vec<usize>)> = program
+    let columns: Vec<(&Network, Vec<Node>, Vec<String>)> = program
         .networks
         .iter()
         .map(|net| {

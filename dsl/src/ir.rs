@@ -23,8 +23,8 @@ pub struct Network {
     pub vis: Visibility,
     /// Doc comment lines carried over from the source.
     pub docs: Vec<String>,
-    /// Width of one input sample.
-    pub input: usize,
+    /// Shape of one input sample.
+    pub input: Shape,
     /// The layers, in forward order (at least one).
     pub layers: Vec<Layer>,
     /// The loss, if the network has one.
@@ -32,9 +32,9 @@ pub struct Network {
 }
 
 impl Network {
-    /// Width of one output sample: the last layer's output.
-    pub fn output(&self) -> usize {
-        self.layers.last().map_or(self.input, |l| l.output)
+    /// Shape of one output sample: the last layer's output.
+    pub fn output(&self) -> &Shape {
+        self.layers.last().map_or(&self.input, |l| &l.output)
     }
 
     /// Number of trainable scalars.
@@ -68,10 +68,10 @@ pub struct Layer {
     /// What the layer computes: its kind's resolved value (see [`crate::layers`]); downcast
     /// it to the kind's type with [`downcast_ref`](crate::layers::LayerSpec).
     pub spec: Box<dyn LayerSpec>,
-    /// Width of one input sample.
-    pub input: usize,
-    /// Width of one output sample.
-    pub output: usize,
+    /// Shape of one input sample.
+    pub input: Shape,
+    /// Shape of one output sample.
+    pub output: Shape,
 }
 
 // Written out: `derive(PartialEq)` cannot compare a `Box<dyn …>` field (rust-lang/rust#31740).
@@ -86,11 +86,11 @@ impl PartialEq for Layer {
 }
 
 impl Layer {
-    /// The layer's input and output widths.
-    pub fn io(&self) -> Io {
+    /// The layer's input and output shapes.
+    pub fn io(&self) -> Io<'_> {
         Io {
-            input: self.input,
-            output: self.output,
+            input: &self.input,
+            output: &self.output,
         }
     }
 
@@ -120,6 +120,68 @@ impl Layer {
     /// Number of non-trainable state scalars, saturating like [`Layer::params`].
     pub fn buffers(&self) -> usize {
         saturate(self.checked_buffers())
+    }
+}
+
+/// The static shape of one sample of a value: `[F]`, `[C, L]` or `[C, H, W]` (PyTorch's
+/// order), every dimension at least 1 in a checked network. A batch of such values is a
+/// `[batch, C·H·W]` matrix in memory, each row the sample in that (NCHW) order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Shape(Vec<usize>);
+
+impl Shape {
+    /// A shape of these dimensions, outermost first.
+    pub fn new(dims: Vec<usize>) -> Shape {
+        Shape(dims)
+    }
+
+    /// A vector of `n` features: `[n]`.
+    pub fn vector(n: usize) -> Shape {
+        Shape(vec![n])
+    }
+
+    /// The dimensions, outermost first.
+    pub fn dims(&self) -> &[usize] {
+        &self.0
+    }
+
+    /// The number of dimensions: 1 for a vector, 2 for `[C, L]`, 3 for `[C, H, W]`.
+    pub fn rank(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The number of values in one sample (the product of the dimensions), or `None` if it
+    /// does not fit in a `u64`.
+    pub fn checked_size(&self) -> Option<u64> {
+        self.0
+            .iter()
+            .try_fold(1u64, |n, &d| n.checked_mul(u64::try_from(d).ok()?))
+    }
+
+    /// The number of values in one sample: the width of a row of the batch matrix,
+    /// saturating at `usize::MAX`.
+    pub fn size(&self) -> usize {
+        saturate(self.checked_size())
+    }
+
+    /// The shape of a batch, as people read it: `[batch, 32, 14, 14]`.
+    pub fn batch(&self) -> String {
+        let dims: Vec<String> = self.0.iter().map(usize::to_string).collect();
+        format!("[batch, {}]", dims.join(", "))
+    }
+
+    /// The shape as the language writes it: `1x28x28`, `784`.
+    pub fn source(&self) -> String {
+        let dims: Vec<String> = self.0.iter().map(usize::to_string).collect();
+        dims.join("x")
+    }
+}
+
+impl std::fmt::Display for Shape {
+    /// `[32, 14, 14]`: the shape of one sample.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dims: Vec<String> = self.0.iter().map(usize::to_string).collect();
+        write!(f, "[{}]", dims.join(", "))
     }
 }
 

@@ -10,7 +10,7 @@ use pest::iterators::Pair;
 use pest::Parser as _;
 
 use crate::ast::{
-    Arg, Attr, Ident, NetworkDecl, Number, SourceFile, Span, Statement, Value, Visibility,
+    Arg, Attr, Dims, Ident, NetworkDecl, Number, SourceFile, Span, Statement, Value, Visibility,
 };
 use crate::diagnostic::{escape_invisible, is_invisible, Code, Diagnostic};
 
@@ -178,6 +178,7 @@ fn arg(pair: Pair<'_, Rule>) -> Result<Arg, Diagnostic> {
             })
         }
         Rule::number => Ok(Arg::Number(number(&inner)?)),
+        Rule::dims => Ok(Arg::Dims(dims(&inner)?)),
         Rule::ident => Ok(Arg::Ident(ident(&inner))),
         _ => Err(internal_error(span)),
     }
@@ -222,6 +223,7 @@ fn value(pair: Pair<'_, Rule>, depth: usize) -> Result<Value, Diagnostic> {
         .ok_or_else(|| internal_error(span.clone()))?;
     match inner.as_rule() {
         Rule::number => Ok(Value::Number(number(&inner)?)),
+        Rule::dims => Ok(Value::Dims(dims(&inner)?)),
         Rule::ident => Ok(Value::Ident(ident(&inner))),
         Rule::list => Ok(Value::List {
             span: span_of(&inner),
@@ -242,6 +244,34 @@ fn values_in(pair: Pair<'_, Rule>, depth: usize) -> Result<Vec<Value>, Diagnosti
         .filter(|p| p.as_rule() == Rule::value)
         .map(|p| value(p, depth))
         .collect()
+}
+
+/// `1x28x28`: each dimension a whole number with its own span.
+fn dims(pair: &Pair<'_, Rule>) -> Result<Dims, Diagnostic> {
+    let span = span_of(pair);
+    let text = pair.as_str().to_string();
+    let mut dims = Vec::new();
+    let mut start = span.start;
+    for part in text.split('x') {
+        let end = start + part.len();
+        let value: f64 = part.parse().map_err(|_| internal_error(start..end))?;
+        if !value.is_finite() {
+            return Err(Diagnostic::new(
+                Code::Syntax,
+                start..end,
+                format!("number `{part}` is too large"),
+            )
+            .label("does not fit in a 64-bit float"));
+        }
+        dims.push(Number {
+            text: part.to_string(),
+            value,
+            is_integer: true,
+            span: start..end,
+        });
+        start = end + 1;
+    }
+    Ok(Dims { dims, text, span })
 }
 
 fn number(pair: &Pair<'_, Rule>) -> Result<Number, Diagnostic> {

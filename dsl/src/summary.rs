@@ -28,15 +28,15 @@ pub fn table(net: &Network) -> String {
     let header = ["Layer", "Kind", "Output shape", "Params"];
     let mut rows: Vec<[String; 4]> = vec![[
         "(input)".to_string(),
-        format!("input {}", net.input),
-        shape(net.input),
+        format!("input {}", net.input.source()),
+        net.input.batch(),
         "0".to_string(),
     ]];
     rows.extend(net.layers.iter().map(|l| {
         [
             l.field.clone(),
             describe(l),
-            shape(l.output),
+            l.output.batch(),
             thousands(l.params().saturating_add(l.buffers())),
         ]
     }));
@@ -93,11 +93,6 @@ pub fn table(net: &Network) -> String {
         None => out += "Loss: none (inference only)\n",
     }
     out
-}
-
-/// `[batch, 128]`: the shape of one layer's output for a batch.
-fn shape(width: usize) -> String {
-    format!("[batch, {width}]")
 }
 
 /// A whole number with `,` between thousands: `101770` as `101,770`.

@@ -270,6 +270,13 @@ fn example_models_tokenize_as_the_parser_reads_them() {
                 }
                 for arg in &s.args {
                     match arg {
+                        Arg::Dims(d) => expect(
+                            &scopes,
+                            &text,
+                            d.span.clone(),
+                            "constant.numeric.axonal",
+                            &file,
+                        ),
                         Arg::Arrow { from, to, span } => {
                             expect(
                                 &scopes,
@@ -323,6 +330,13 @@ fn example_models_tokenize_as_the_parser_reads_them() {
                     let mut values = vec![&attr.value];
                     while let Some(value) = values.pop() {
                         match value {
+                            Value::Dims(d) => expect(
+                                &scopes,
+                                &text,
+                                d.span.clone(),
+                                "constant.numeric.axonal",
+                                &file,
+                            ),
                             Value::Number(n) => expect(
                                 &scopes,
                                 &text,

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use axonal_dsl::diagnostic::{render_all, MAX_SHOWN};
-use axonal_dsl::ir::{Layer, Network, Visibility};
+use axonal_dsl::ir::{Layer, Network, Shape, Visibility};
 use axonal_dsl::layers::maxout::Maxout;
 use axonal_dsl::Code;
 
@@ -64,15 +64,15 @@ fn sizes_of_a_hand_built_network_saturate() {
             weight_init: axonal_dsl::ir::Init::Zeros,
             bias_init: axonal_dsl::ir::Init::Zeros,
         }),
-        input: usize::MAX / 2,
-        output: usize::MAX / 2,
+        input: Shape::vector(usize::MAX / 2),
+        output: Shape::vector(usize::MAX / 2),
     };
     assert_eq!(layer.checked_params(), None);
     let net = Network {
         name: "Hand".into(),
         vis: Visibility::Pub,
         docs: Vec::new(),
-        input: usize::MAX / 2,
+        input: Shape::vector(usize::MAX / 2),
         layers: vec![layer.clone(), layer],
         loss: None,
     };

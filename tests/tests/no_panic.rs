@@ -184,14 +184,15 @@ fn initializers_draw_finite_f32s(program: &axonal_dsl::ir::Program) {
     use axonal_dsl::layers::{dense::Dense, maxout::Maxout};
     let mut rng = axonal::seeded_rng(1);
     for layer in program.networks.iter().flat_map(|n| &n.layers) {
+        let (input, output) = (layer.input.size(), layer.output.size());
         let (weight, bias, fan_in) = if let Some(d) = layer.spec.downcast_ref::<Dense>() {
-            (&d.weight_init, &d.bias_init, layer.input)
+            (&d.weight_init, &d.bias_init, input)
         } else if let Some(m) = layer.spec.downcast_ref::<Maxout>() {
-            (&m.weight_init, &m.bias_init, layer.input * m.k)
+            (&m.weight_init, &m.bias_init, input * m.k)
         } else {
             continue;
         };
-        for (init, len) in [(weight, layer.input * layer.output), (bias, layer.output)] {
+        for (init, len) in [(weight, input * output), (bias, output)] {
             // A few values are enough to see the distribution's range; `Values` needs them all.
             let len = if matches!(init, axonal_dsl::ir::Init::Values(_)) {
                 len
@@ -199,7 +200,7 @@ fn initializers_draw_finite_f32s(program: &axonal_dsl::ir::Program) {
                 len.min(64)
             };
             let mut values = vec![0f32; len];
-            runtime_init(init).fill(&mut values, fan_in, layer.output, &mut rng);
+            runtime_init(init).fill(&mut values, fan_in, output, &mut rng);
             assert!(
                 values.iter().all(|v| v.is_finite()),
                 "{init:?} drew {values:?}"

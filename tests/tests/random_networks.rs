@@ -150,8 +150,21 @@ fn the_generator_covers_the_language() {
         "l2=",
         "reduction=",
         "input",
+        "flatten",
     ] {
         assert!(source.contains(word), "no generated network uses `{word}`");
     }
     assert!(generated::CASES.len() >= 20);
+    // Values of rank 2 and 3 too: `input 2x3x3`, `input 1x4`.
+    let ranks: Vec<usize> = source
+        .split("input ")
+        .skip(1)
+        .map(|rest| rest.split(';').next().unwrap_or("").matches('x').count() + 1)
+        .collect();
+    for rank in [1, 2, 3] {
+        assert!(
+            ranks.contains(&rank),
+            "no generated input of rank {rank}: {ranks:?}"
+        );
+    }
 }

@@ -9,7 +9,7 @@ use crate::ast::{Arg, Ident as AstIdent, Number, Statement};
 use crate::check::{positive_in_f32, written, Checker};
 use crate::codegen::{float, ident, int};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::Activation;
+use crate::ir::{Activation, Shape};
 use crate::vocab::did_you_mean;
 
 use super::{
@@ -137,10 +137,18 @@ impl Kind for ActivationKind {
             cx.unexpected_arg(s, arg, "nothing");
         }
         let activation = resolve(cx, &s.keyword, param);
+        // Softmax and log-softmax work along a vector; every other activation elementwise.
+        if matches!(
+            activation,
+            Some(Activation::Softmax | Activation::LogSoftmax)
+        ) && !cx.needs_vector(&s.keyword)
+        {
+            return None;
+        }
         let width = incoming?;
         Some(Checked {
             spec: Box::new(ActivationLayer(activation?)),
-            input: width,
+            input: width.clone(),
             output: width,
         })
     }
@@ -149,10 +157,14 @@ impl Kind for ActivationKind {
         1
     }
 
-    fn sample(&self, rng: &mut dyn Random, input: Option<usize>) -> Option<Sample> {
-        let width = input?;
+    fn sample(&self, rng: &mut dyn Random, input: Option<&Shape>) -> Option<Sample> {
+        let width = input?.clone();
+        let text = sample_activation(rng);
+        if width.rank() > 1 && text.contains("softmax") {
+            return None;
+        }
         Some(Sample {
-            text: sample_activation(rng),
+            text,
             output: width,
             freeze: false,
         })
@@ -227,21 +239,21 @@ pub fn sample_activation(rng: &mut dyn Random) -> String {
 }
 
 impl LayerSpec for ActivationLayer {
-    fn describe(&self, _io: Io) -> String {
+    fn describe(&self, _io: Io<'_>) -> String {
         activation_source(self.0)
     }
 
-    fn params(&self, _io: Io) -> Option<u64> {
+    fn params(&self, _io: Io<'_>) -> Option<u64> {
         Some(0)
     }
 
-    fn field_type(&self, f: &Ident, io: Io) -> TokenStream {
+    fn field_type(&self, f: &Ident, io: Io<'_>) -> TokenStream {
         let a = activation_type(self.0, f);
-        let o = int(io.output);
+        let o = int(io.output.size());
         quote!(::axonal::layers::Activation<#f, #a, #o>)
     }
 
-    fn constructor(&self, _io: Io) -> TokenStream {
+    fn constructor(&self, _io: Io<'_>) -> TokenStream {
         let a = activation_new(self.0);
         quote!(::axonal::layers::Activation::new(#a))
     }

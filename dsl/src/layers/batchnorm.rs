@@ -9,6 +9,7 @@ use crate::check::{positive_in_f32, Checker};
 use crate::codegen::{float, int};
 
 use super::{attr, spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random, Role, Sample};
+use crate::ir::Shape;
 
 /// The `batchnorm` statement.
 pub struct BatchNormKind;
@@ -46,6 +47,8 @@ impl Kind for BatchNormKind {
 
     fn check(&self, cx: &mut Checker<'_>, s: &Statement) -> Option<Checked> {
         let incoming = cx.incoming(&s.keyword);
+        // Per-channel normalization of `[C, …]` values comes with the convolutional runtime.
+        let vector = cx.needs_vector(&s.keyword);
         for arg in &s.args {
             cx.unexpected_arg(s, arg, "only `momentum=` and `eps=`");
         }
@@ -72,13 +75,13 @@ impl Kind for BatchNormKind {
                 }
             }
         }
-        let width = incoming?;
+        let width = incoming.filter(|_| vector)?;
         Some(Checked {
             spec: Box::new(BatchNorm {
                 momentum: momentum?,
                 eps: eps?,
             }),
-            input: width,
+            input: width.clone(),
             output: width,
         })
     }
@@ -87,8 +90,12 @@ impl Kind for BatchNormKind {
         2
     }
 
-    fn sample(&self, rng: &mut dyn Random, input: Option<usize>) -> Option<Sample> {
-        let width = input?;
+    fn sample(&self, rng: &mut dyn Random, input: Option<&Shape>) -> Option<Sample> {
+        let width = input?.clone();
+        if width.rank() > 1 {
+            // Per-channel batch normalization comes with the convolutional runtime (stage 3).
+            return None;
+        }
         let mut text = "batchnorm".to_string();
         if rng.chance(50) {
             text += &format!(" momentum={}", rng.pick(&["0.1", "0.5", "1"]));
@@ -105,24 +112,24 @@ impl Kind for BatchNormKind {
 }
 
 impl LayerSpec for BatchNorm {
-    fn describe(&self, _io: Io) -> String {
+    fn describe(&self, _io: Io<'_>) -> String {
         format!("batchnorm momentum={} eps={:e}", self.momentum, self.eps)
     }
 
-    fn params(&self, io: Io) -> Option<u64> {
-        u64::try_from(io.output).ok()?.checked_mul(2)
+    fn params(&self, io: Io<'_>) -> Option<u64> {
+        u64::try_from(io.output.size()).ok()?.checked_mul(2)
     }
 
-    fn buffers(&self, io: Io) -> Option<u64> {
-        u64::try_from(io.output).ok()?.checked_mul(2)
+    fn buffers(&self, io: Io<'_>) -> Option<u64> {
+        u64::try_from(io.output.size()).ok()?.checked_mul(2)
     }
 
-    fn field_type(&self, f: &Ident, io: Io) -> TokenStream {
-        let o = int(io.output);
+    fn field_type(&self, f: &Ident, io: Io<'_>) -> TokenStream {
+        let o = int(io.output.size());
         quote!(::axonal::layers::BatchNorm<#f, #o>)
     }
 
-    fn constructor(&self, _io: Io) -> TokenStream {
+    fn constructor(&self, _io: Io<'_>) -> TokenStream {
         let (m, e) = (float(self.momentum), float(self.eps));
         quote!(::axonal::layers::BatchNorm::new(#m, #e))
     }

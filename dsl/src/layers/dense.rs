@@ -8,7 +8,7 @@ use crate::ast::{Arg, Statement, Value};
 use crate::check::{default_init, fits_f32, Checker};
 use crate::codegen::{float, init, int};
 use crate::diagnostic::Code;
-use crate::ir::{Activation, Init};
+use crate::ir::{Activation, Init, Shape};
 use crate::Diagnostic;
 
 use super::activation::{activation_new, activation_source, activation_type, sample_activation};
@@ -73,7 +73,7 @@ impl Kind for DenseKind {
         let widths = cx.layer_widths(s, s.args.first());
         let activation = dense_activation(cx, s);
         let (input, output, out_span) = widths?;
-        cx.flow(output, out_span);
+        cx.flow(Shape::vector(output), out_span);
         let attr = |name: &str| s.attrs.iter().find(|a| a.name.name == name);
         let activation = activation.unwrap_or(Activation::Identity);
         let mut weight_init = default_init(activation);
@@ -131,8 +131,8 @@ impl Kind for DenseKind {
                 bias_init,
                 l2,
             }),
-            input,
-            output,
+            input: Shape::vector(input),
+            output: Shape::vector(output),
         })
     }
 
@@ -140,9 +140,12 @@ impl Kind for DenseKind {
         6
     }
 
-    fn sample(&self, rng: &mut dyn Random, input: Option<usize>) -> Option<Sample> {
+    fn sample(&self, rng: &mut dyn Random, input: Option<&Shape>) -> Option<Sample> {
+        if input.is_some_and(|s| s.rank() > 1) {
+            return None;
+        }
         let out = rng.range(1, 7);
-        let arrow = match input {
+        let arrow = match input.map(Shape::size) {
             Some(width) if rng.chance(30) => format!("{width}->{out}"),
             Some(_) => out.to_string(),
             None => format!("{}->{out}", rng.range(1, 6)),
@@ -163,7 +166,7 @@ impl Kind for DenseKind {
         }
         Some(Sample {
             text,
-            output: out,
+            output: Shape::vector(out),
             freeze: false,
         })
     }
@@ -210,24 +213,24 @@ fn fit_init_to(activation: Activation, init: Init) -> Init {
 }
 
 impl LayerSpec for Dense {
-    fn describe(&self, io: Io) -> String {
-        let (i, o) = (io.input, io.output);
+    fn describe(&self, io: Io<'_>) -> String {
+        let (i, o) = (io.input.size(), io.output.size());
         match self.activation {
             Activation::Identity => format!("dense {i}->{o}"),
             a => format!("dense {i}->{o} {}", activation_source(a)),
         }
     }
 
-    fn params(&self, io: Io) -> Option<u64> {
+    fn params(&self, io: Io<'_>) -> Option<u64> {
         let (input, output) = (
-            u64::try_from(io.input).ok()?,
-            u64::try_from(io.output).ok()?,
+            u64::try_from(io.input.size()).ok()?,
+            u64::try_from(io.output.size()).ok()?,
         );
         input.checked_mul(output)?.checked_add(output)
     }
 
-    fn field_type(&self, f: &Ident, io: Io) -> TokenStream {
-        let (i, o) = (int(io.input), int(io.output));
+    fn field_type(&self, f: &Ident, io: Io<'_>) -> TokenStream {
+        let (i, o) = (int(io.input.size()), int(io.output.size()));
         match self.activation {
             Activation::Identity => quote!(::axonal::layers::Dense<#f, #i, #o>),
             a => {
@@ -237,7 +240,7 @@ impl LayerSpec for Dense {
         }
     }
 
-    fn constructor(&self, _io: Io) -> TokenStream {
+    fn constructor(&self, _io: Io<'_>) -> TokenStream {
         let a = activation_new(self.activation);
         let (w, b) = (init(&self.weight_init), init(&self.bias_init));
         let new = quote!(::axonal::layers::Dense::new(#a, #w, #b, rng));

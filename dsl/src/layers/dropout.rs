@@ -9,6 +9,7 @@ use crate::codegen::{float, int};
 use crate::diagnostic::{Code, Diagnostic};
 
 use super::{spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random, Role, Sample};
+use crate::ir::Shape;
 
 /// The `dropout` statement.
 pub struct DropoutKind;
@@ -73,7 +74,7 @@ impl Kind for DropoutKind {
         let width = incoming?;
         Some(Checked {
             spec: Box::new(Dropout { rate: rate? }),
-            input: width,
+            input: width.clone(),
             output: width,
         })
     }
@@ -82,8 +83,8 @@ impl Kind for DropoutKind {
         1
     }
 
-    fn sample(&self, rng: &mut dyn Random, input: Option<usize>) -> Option<Sample> {
-        let width = input?;
+    fn sample(&self, rng: &mut dyn Random, input: Option<&Shape>) -> Option<Sample> {
+        let width = input?.clone();
         Some(Sample {
             text: format!("dropout {}", rng.pick(&["0", "0.2", "0.5"])),
             output: width,
@@ -93,20 +94,20 @@ impl Kind for DropoutKind {
 }
 
 impl LayerSpec for Dropout {
-    fn describe(&self, _io: Io) -> String {
+    fn describe(&self, _io: Io<'_>) -> String {
         format!("dropout {}", self.rate)
     }
 
-    fn params(&self, _io: Io) -> Option<u64> {
+    fn params(&self, _io: Io<'_>) -> Option<u64> {
         Some(0)
     }
 
-    fn field_type(&self, f: &Ident, io: Io) -> TokenStream {
-        let o = int(io.output);
+    fn field_type(&self, f: &Ident, io: Io<'_>) -> TokenStream {
+        let o = int(io.output.size());
         quote!(::axonal::layers::Dropout<#f, #o>)
     }
 
-    fn constructor(&self, _io: Io) -> TokenStream {
+    fn constructor(&self, _io: Io<'_>) -> TokenStream {
         let p = float(self.rate);
         quote!(::axonal::layers::Dropout::new(#p, rng))
     }

@@ -3,6 +3,7 @@
 use crate::ast::{Arg, Statement};
 use crate::check::Checker;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::Shape;
 
 use super::{AttrSpec, Checked, Kind, Random, Role, Sample};
 
@@ -23,7 +24,7 @@ impl Kind for Input {
     }
 
     fn summary(&self) -> &'static str {
-        "`input 784`: the width of one input sample"
+        "`input 784`, `input 1x28x28`: the shape of one input sample"
     }
 
     fn example(&self) -> &'static str {
@@ -46,16 +47,24 @@ impl Kind for Input {
         let mut args = s.args.iter();
         match args.next() {
             Some(Arg::Number(n)) => match cx.width_number(n) {
-                Some(value) => cx.flow(value, n.span.clone()),
+                Some(value) => cx.flow(Shape::vector(value), n.span.clone()),
                 // The error just given is why later layers cannot know their input width.
+                None => cx.width_unknown_explained(),
+            },
+            Some(Arg::Dims(d)) => match cx.shape(d) {
+                Some(shape) => cx.flow(shape, d.span.clone()),
                 None => cx.width_unknown_explained(),
             },
             _ => {
                 cx.width_unknown_explained();
                 cx.error(
-                    Diagnostic::new(Code::BadArgument, s.span.clone(), "`input` takes one width")
-                        .label("expected `input N`")
-                        .help("for 28×28 images write `input 784`"),
+                    Diagnostic::new(
+                        Code::BadArgument,
+                        s.span.clone(),
+                        "`input` takes one shape",
+                    )
+                    .label("expected `input N` or `input CxHxW`")
+                    .help("for 28×28 grey images write `input 1x28x28`, or `input 784` for a vector"),
                 )
             }
         }
@@ -69,7 +78,7 @@ impl Kind for Input {
         0
     }
 
-    fn sample(&self, rng: &mut dyn Random, input: Option<usize>) -> Option<Sample> {
+    fn sample(&self, rng: &mut dyn Random, input: Option<&Shape>) -> Option<Sample> {
         let _ = rng;
         let _ = input;
         None

@@ -7,7 +7,7 @@ use crate::ast::{Statement, Value};
 use crate::check::{written, Checker};
 use crate::codegen::{init, int};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::Init;
+use crate::ir::{Init, Shape};
 
 use super::{
     attr, sample_init, spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random, Role,
@@ -114,15 +114,15 @@ impl Kind for MaxoutKind {
             None => Some(Init::Zeros),
         };
         let (input, output, out_span) = widths?;
-        cx.flow(output, out_span);
+        cx.flow(Shape::vector(output), out_span);
         Some(Checked {
             spec: Box::new(Maxout {
                 k: k?,
                 weight_init: weight_init?,
                 bias_init: bias_init?,
             }),
-            input,
-            output,
+            input: Shape::vector(input),
+            output: Shape::vector(output),
         })
     }
 
@@ -130,8 +130,10 @@ impl Kind for MaxoutKind {
         2
     }
 
-    fn sample(&self, rng: &mut dyn Random, input: Option<usize>) -> Option<Sample> {
-        input?;
+    fn sample(&self, rng: &mut dyn Random, input: Option<&Shape>) -> Option<Sample> {
+        if input?.rank() > 1 {
+            return None;
+        }
         let out = rng.range(1, 5);
         // Random biases: with zero biases every piece ties at 0 wherever the input is 0
         // (after a step, a dropped unit), a kink no gradient check survives.
@@ -141,32 +143,37 @@ impl Kind for MaxoutKind {
         }
         Some(Sample {
             text,
-            output: out,
+            output: Shape::vector(out),
             freeze: false,
         })
     }
 }
 
 impl LayerSpec for Maxout {
-    fn describe(&self, io: Io) -> String {
-        format!("maxout {}->{} k={}", io.input, io.output, self.k)
+    fn describe(&self, io: Io<'_>) -> String {
+        format!(
+            "maxout {}->{} k={}",
+            io.input.size(),
+            io.output.size(),
+            self.k
+        )
     }
 
-    fn params(&self, io: Io) -> Option<u64> {
+    fn params(&self, io: Io<'_>) -> Option<u64> {
         let (input, output) = (
-            u64::try_from(io.input).ok()?,
-            u64::try_from(io.output).ok()?,
+            u64::try_from(io.input.size()).ok()?,
+            u64::try_from(io.output.size()).ok()?,
         );
         let affine = input.checked_mul(output)?.checked_add(output)?;
         u64::try_from(self.k).ok()?.checked_mul(affine)
     }
 
-    fn field_type(&self, f: &Ident, io: Io) -> TokenStream {
-        let (i, o, k) = (int(io.input), int(io.output), int(self.k));
+    fn field_type(&self, f: &Ident, io: Io<'_>) -> TokenStream {
+        let (i, o, k) = (int(io.input.size()), int(io.output.size()), int(self.k));
         quote!(::axonal::layers::Maxout<#f, #i, #o, #k>)
     }
 
-    fn constructor(&self, _io: Io) -> TokenStream {
+    fn constructor(&self, _io: Io<'_>) -> TokenStream {
         let (w, b) = (init(&self.weight_init), init(&self.bias_init));
         quote!(::axonal::layers::Maxout::new(#w, #b, rng))
     }

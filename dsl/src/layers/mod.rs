@@ -19,12 +19,13 @@ use proc_macro2::{Ident, TokenStream};
 
 use crate::ast::Statement;
 use crate::check::Checker;
-use crate::ir::Activation;
+use crate::ir::{Activation, Shape};
 
 pub mod activation;
 pub mod batchnorm;
 pub mod dense;
 pub mod dropout;
+pub mod flatten;
 pub mod input;
 pub mod maxout;
 
@@ -35,6 +36,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &maxout::MaxoutKind,
     &batchnorm::BatchNormKind,
     &dropout::DropoutKind,
+    &flatten::FlattenKind,
     &activation::ActivationKind,
 ];
 
@@ -104,29 +106,29 @@ pub trait Kind: Sync {
     /// How often the random-network generator picks this kind, relative to the others (0:
     /// never, as for `input`, which the generator writes itself).
     fn sample_weight(&self) -> usize;
-    /// A random valid statement of this kind after a value `input` features wide (`None` for
-    /// the width when nothing before says it, so the statement must say it), or `None` if the
-    /// kind cannot follow such a value.
-    fn sample(&self, rng: &mut dyn Random, input: Option<usize>) -> Option<Sample>;
+    /// A random valid statement of this kind after a value of shape `input` (`None` when
+    /// nothing before says it, so the statement must say it), or `None` if the kind cannot
+    /// follow such a value.
+    fn sample(&self, rng: &mut dyn Random, input: Option<&Shape>) -> Option<Sample>;
 }
 
 /// A layer as the checker resolved it.
 pub struct Checked {
     /// What the layer computes.
     pub spec: Box<dyn LayerSpec>,
-    /// Width of one input sample.
-    pub input: usize,
-    /// Width of one output sample.
-    pub output: usize,
+    /// Shape of one input sample.
+    pub input: Shape,
+    /// Shape of one output sample.
+    pub output: Shape,
 }
 
-/// A layer's input and output widths, which every [`LayerSpec`] method is given.
+/// A layer's input and output shapes, which every [`LayerSpec`] method is given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Io {
-    /// Width of one input sample.
-    pub input: usize,
-    /// Width of one output sample.
-    pub output: usize,
+pub struct Io<'a> {
+    /// Shape of one input sample.
+    pub input: &'a Shape,
+    /// Shape of one output sample.
+    pub output: &'a Shape,
 }
 
 /// What a layer does with an activation the loss after it wants to fuse (see
@@ -146,19 +148,26 @@ pub enum Strip {
 pub trait LayerSpec: Debug + Send + Sync + Any {
     /// The layer as a statement of the language, for summaries, graphs and doc comments:
     /// `dense 784->128 relu`.
-    fn describe(&self, io: Io) -> String;
+    fn describe(&self, io: Io<'_>) -> String;
     /// Number of trainable scalars, or `None` if it does not fit in a `u64`.
-    fn params(&self, io: Io) -> Option<u64>;
+    fn params(&self, io: Io<'_>) -> Option<u64>;
     /// Number of non-trainable state scalars (running statistics), or `None` if it does not
     /// fit in a `u64`.
-    fn buffers(&self, io: Io) -> Option<u64> {
+    fn buffers(&self, io: Io<'_>) -> Option<u64> {
         let _ = io;
         Some(0)
     }
     /// The runtime type of the layer's field, `f` being the float type parameter.
-    fn field_type(&self, f: &Ident, io: Io) -> TokenStream;
+    fn field_type(&self, f: &Ident, io: Io<'_>) -> TokenStream;
     /// The expression that builds the layer in `new`, which has `rng` in scope.
-    fn constructor(&self, io: Io) -> TokenStream;
+    fn constructor(&self, io: Io<'_>) -> TokenStream;
+    /// Whether the layer is a field of the generated struct. `flatten` is not: a batch is a
+    /// `[batch, C·H·W]` matrix whatever the shape, so the next layer reads the previous
+    /// layer's output as it is. [`LayerSpec::field_type`] and [`LayerSpec::constructor`] are
+    /// not asked of such a layer.
+    fn has_field(&self) -> bool {
+        true
+    }
     /// Whether [`LayerSpec::constructor`] uses `rng`.
     fn draws(&self) -> bool;
     /// Whether the layer adds a penalty to the loss (its field has `penalty()`).
@@ -223,8 +232,8 @@ impl PartialEq for dyn LayerSpec {
 pub struct Sample {
     /// The statement, without label or `;`: `dense 3 relu init=he`.
     pub text: String,
-    /// Width of one output sample.
-    pub output: usize,
+    /// Shape of one output sample.
+    pub output: Shape,
     /// Whether the test must freeze the layer's random mask (dropout) to check gradients: the
     /// generator then labels it so the test can reach it.
     pub freeze: bool,
@@ -349,13 +358,19 @@ mod tests {
         let mut rng = Counter(7);
         for kind in KINDS {
             for _ in 0..50 {
-                for input in [None, Some(3)] {
-                    let Some(sample) = kind.sample(&mut rng, input) else {
+                for input in [
+                    None,
+                    Some(Shape::vector(3)),
+                    Some(Shape::new(vec![2, 3, 3])),
+                ] {
+                    let Some(sample) = kind.sample(&mut rng, input.as_ref()) else {
                         continue;
                     };
-                    let head = input.map_or(String::new(), |w| format!("input {w}; "));
-                    let p = program(&format!("{head}{}", sample.text));
-                    let layer = p.networks[0].layers.last().unwrap();
+                    let head = input.map_or(String::new(), |s| format!("input {}; ", s.source()));
+                    // An activation after it: a network of a `flatten` alone computes nothing.
+                    let p = program(&format!("{head}{}; identity", sample.text));
+                    let layers = &p.networks[0].layers;
+                    let layer = &layers[layers.len() - 2];
                     assert_eq!(layer.output, sample.output, "{}", sample.text);
                 }
             }
