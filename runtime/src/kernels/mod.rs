@@ -26,6 +26,7 @@ use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
 
 use crate::float::Float;
 
+pub(crate) mod conv;
 mod gemm;
 mod threads;
 mod transpose;

@@ -1,0 +1,476 @@
+//! Convolution of a batch in NCHW rows, on the matrix-product tiles of `gemm`.
+//!
+//! Each sample is lowered on its own: its patches are unfolded into a `[CI·KH·KW, OH·OW]`
+//! matrix (`im2col`, Caffe's layout: one row per tap of the kernel, one column per output
+//! position), and the sample's output, `[CO, OH·OW]`, is the product `W · patches` with
+//! W `[CO, CI·KH·KW]` as stored: already the sample's NCHW row, so no transpose pass is
+//! needed. A sample's patch matrix is built into a buffer of the thread that uses it and
+//! stays in its cache for the product (LeNet-5's are 60–80 KB), and the backward pass
+//! rebuilds it rather than keeping the whole batch's (20 MB for LeNet-5's first layer at
+//! batch 256).
+//!
+//! Backward, per sample: `dW += G·patchesᵀ` (dot tiles, the reduction runs over the output
+//! positions), `d patches = Wᵀ·G` (broadcast tiles), then `col2im` adds each patch gradient
+//! back onto the input positions it was read from.
+//!
+//! Samples are split over threads ([`Parts`]). The weight gradient sums over samples, so
+//! to stay bit-identical for every thread count the batch is cut into [`GROUPS`] groups of
+//! consecutive samples that depend only on the batch size; each group's sum is built in
+//! sample order by one thread, and the groups' sums are added in group order.
+
+use ndarray::{ArrayView2, ArrayViewMut2, Axis};
+
+use super::gemm::{self, Strided};
+use super::{Isa, Parts};
+use crate::float::Float;
+use crate::layers::window::Geometry;
+use crate::scratch::Scratch;
+
+/// Groups of samples the weight gradient is summed in: a multiple of the default thread
+/// counts 1, 2 and 4 (see `MAX_THREADS`), so they share the groups evenly.
+const GROUPS: usize = 8;
+
+/// A convolution's shape: the window's geometry and the output channels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ConvShape {
+    /// Input channels, planes and the window.
+    pub geometry: Geometry,
+    /// Output channels.
+    pub out_channels: usize,
+}
+
+impl ConvShape {
+    /// Columns of an input row: CI·H·W.
+    pub fn input_width(&self) -> usize {
+        self.geometry.channels * self.geometry.input_plane()
+    }
+
+    /// Columns of an output row: CO·OH·OW.
+    pub fn output_width(&self) -> usize {
+        self.out_channels * self.geometry.output_plane()
+    }
+
+    /// Columns of W and rows of a patch matrix: CI·KH·KW.
+    pub fn patch(&self) -> usize {
+        self.geometry.channels * self.geometry.taps()
+    }
+
+    /// Elements of one thread's work buffer: a patch matrix and its gradient, and one
+    /// sample's weight gradient.
+    pub fn work_width(&self) -> usize {
+        let g = &self.geometry;
+        let patches = if g.is_pointwise() {
+            0
+        } else {
+            self.patch() * g.output_plane()
+        };
+        2 * patches + self.out_channels * self.patch()
+    }
+
+    /// Elements of one group's partial sums: its weight and bias gradients.
+    pub fn partial_width(&self) -> usize {
+        self.out_channels * (self.patch() + 1)
+    }
+
+    /// Multiply-adds of one sample's forward product.
+    fn sample_flop(&self) -> usize {
+        2 * self.out_channels * self.patch() * self.geometry.output_plane()
+    }
+}
+
+/// Unfolds one sample `x` (`[C, H, W]`) into `cols` (`[C·KH·KW, OH·OW]`): row
+/// `(c·KH + kh)·KW + kw`, column `oh·OW + ow` holds `x[c, oh·sh + kh·dh − ph, ow·sw +
+/// kw·dw − pw]`, or 0 where that is padding.
+pub(crate) fn im2col<F: Float>(g: &Geometry, x: &[F], cols: &mut [F]) {
+    let (plane, [_, w]) = (g.input_plane(), g.input);
+    let [oh_n, ow_n] = g.output;
+    let p = oh_n * ow_n;
+    let mut rows = cols[..g.channels * g.taps() * p].chunks_exact_mut(p);
+    for c in 0..g.channels {
+        let x = &x[c * plane..(c + 1) * plane];
+        for kh in 0..g.kernel[0] {
+            let valid_h = g.valid(0, kh);
+            for kw in 0..g.kernel[1] {
+                let valid_w = g.valid(1, kw);
+                let row = rows.next().expect("one row per tap");
+                for (oh, out) in row.chunks_exact_mut(ow_n).enumerate() {
+                    if !valid_h.contains(&oh) || valid_w.is_empty() {
+                        out.fill(F::zero());
+                        continue;
+                    }
+                    let line = &x[g.position(0, oh, kh) * w..][..w];
+                    let first = g.position(1, valid_w.start, kw);
+                    out[..valid_w.start].fill(F::zero());
+                    out[valid_w.end..].fill(F::zero());
+                    let out = &mut out[valid_w.clone()];
+                    if g.stride[1] == 1 {
+                        out.copy_from_slice(&line[first..first + out.len()]);
+                    } else {
+                        let taps = line[first..].iter().step_by(g.stride[1]);
+                        for (o, &v) in out.iter_mut().zip(taps) {
+                            *o = v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The transpose of [`im2col`]: `dx` (`[C, H, W]`) is set to the sum, over the patch
+/// entries that read each input position, of their gradients in `dcols`.
+pub(crate) fn col2im<F: Float>(g: &Geometry, dcols: &[F], dx: &mut [F]) {
+    let (plane, [_, w]) = (g.input_plane(), g.input);
+    let [oh_n, ow_n] = g.output;
+    let p = oh_n * ow_n;
+    dx[..g.channels * plane].fill(F::zero());
+    let mut rows = dcols[..g.channels * g.taps() * p].chunks_exact(p);
+    for c in 0..g.channels {
+        let dx = &mut dx[c * plane..(c + 1) * plane];
+        for kh in 0..g.kernel[0] {
+            let valid_h = g.valid(0, kh);
+            for kw in 0..g.kernel[1] {
+                let valid_w = g.valid(1, kw);
+                let row = rows.next().expect("one row per tap");
+                if valid_w.is_empty() {
+                    continue;
+                }
+                let first = g.position(1, valid_w.start, kw);
+                for oh in valid_h.clone() {
+                    let grads = &row[oh * ow_n..][valid_w.clone()];
+                    let line = &mut dx[g.position(0, oh, kh) * w..][..w];
+                    if g.stride[1] == 1 {
+                        for (d, &v) in line[first..first + grads.len()].iter_mut().zip(grads) {
+                            *d += v;
+                        }
+                    } else {
+                        let taps = line[first..].iter_mut().step_by(g.stride[1]);
+                        for (d, &v) in taps.zip(grads) {
+                            *d += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `pre = conv(x, W) + b` for a batch: `x` is `[N, CI·H·W]`, `pre` `[N, CO·OH·OW]` (NCHW
+/// rows, contiguous), `weight` `[CO, CI·KH·KW]` and `bias` `[CO]` contiguous. `work` is
+/// resized to one row of [`ConvShape::work_width`] per thread.
+///
+/// # Panics
+/// If a shape does not fit, or `x`'s rows are not contiguous.
+pub(crate) fn conv_forward<F: Float>(
+    shape: &ConvShape,
+    x: ArrayView2<'_, F>,
+    weight: &[F],
+    bias: &[F],
+    pre: ArrayViewMut2<'_, F>,
+    work: &mut Scratch<F>,
+) {
+    let (n, k, p, co) = (
+        x.nrows(),
+        shape.patch(),
+        shape.geometry.output_plane(),
+        shape.out_channels,
+    );
+    assert!(
+        x.ncols() == shape.input_width()
+            && pre.dim() == (n, shape.output_width())
+            && weight.len() == co * k
+            && bias.len() == co
+            && work.cols() == shape.work_width(),
+        "conv_forward: shapes"
+    );
+    let isa = Isa::detect();
+    let parts = Parts::new(n, n * shape.sample_flop(), 1);
+    work.resize(parts.count());
+    let width = work.cols();
+    let mut work_rows = work_slice(work).chunks_exact_mut(width);
+    let mut pre_rows = Some(pre);
+    parts.run(
+        |range| {
+            let (mine, rest) = pre_rows
+                .take()
+                .expect("carved in order")
+                .split_at(Axis(0), range.len());
+            pre_rows = Some(rest);
+            (mine, work_rows.next().expect("one work row per part"))
+        },
+        |range, (mut pre, work)| {
+            for (i, sample) in range.enumerate() {
+                let x = row_slice(x, sample);
+                let cols = if shape.geometry.is_pointwise() {
+                    x
+                } else {
+                    let cols = &mut work[..k * p];
+                    im2col(&shape.geometry, x, cols);
+                    &*cols
+                };
+                let mut out = pre.row_mut(i);
+                let out = out.as_slice_mut().expect("contiguous output rows");
+                let c = ArrayViewMut2::from_shape((co, p), &mut *out).expect("CO × OH·OW");
+                let w = Strided {
+                    data: weight,
+                    rs: k,
+                    cs: 1,
+                };
+                gemm::gemm_bc(isa, w, cols, p, None, c, k);
+                for (plane, &b) in out.chunks_exact_mut(p).zip(bias) {
+                    for v in plane {
+                        *v += b;
+                    }
+                }
+            }
+        },
+    );
+}
+
+/// The gradients of [`conv_forward`] from `grad` = d loss / d pre (`[N, CO·OH·OW]`,
+/// contiguous rows): `weight_grad` (`[CO, CI·KH·KW]`) and `bias_grad` (`[CO]`) are
+/// overwritten, and `grad_input` (`[N, CI·H·W]`) too if given. `work` and `partials` are
+/// resized as needed.
+///
+/// # Panics
+/// If a shape does not fit, or `x`'s or `grad`'s rows are not contiguous.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv_backward<F: Float>(
+    shape: &ConvShape,
+    x: ArrayView2<'_, F>,
+    grad: ArrayView2<'_, F>,
+    weight: &[F],
+    weight_grad: &mut [F],
+    bias_grad: &mut [F],
+    grad_input: Option<ArrayViewMut2<'_, F>>,
+    work: &mut Scratch<F>,
+    partials: &mut Scratch<F>,
+) {
+    let g = &shape.geometry;
+    let (n, k, p, co) = (
+        x.nrows(),
+        shape.patch(),
+        g.output_plane(),
+        shape.out_channels,
+    );
+    assert!(
+        x.ncols() == shape.input_width()
+            && grad.dim() == (n, shape.output_width())
+            && weight.len() == co * k
+            && weight_grad.len() == co * k
+            && bias_grad.len() == co
+            && grad_input
+                .as_ref()
+                .is_none_or(|d| d.dim() == (n, shape.input_width()))
+            && work.cols() == shape.work_width()
+            && partials.cols() == shape.partial_width(),
+        "conv_backward: shapes"
+    );
+    let groups = GROUPS.min(n);
+    let first = |group: usize| group * n / groups;
+    let isa = Isa::detect();
+    let flop = if grad_input.is_some() { 2 } else { 1 } * n * shape.sample_flop();
+    let parts = Parts::new(groups, flop, 1);
+    work.resize(parts.count());
+    partials.resize(groups);
+    let width = work.cols();
+    let mut work_rows = work_slice(work).chunks_exact_mut(width);
+    let mut partial_rows = Some(work_slice(partials));
+    let mut dx_rows = grad_input;
+    let partial_width = shape.partial_width();
+    parts.run(
+        |range| {
+            let (mine, rest) = partial_rows
+                .take()
+                .expect("carved in order")
+                .split_at_mut(range.len() * partial_width);
+            partial_rows = Some(rest);
+            let samples = first(range.end) - first(range.start);
+            let dx = dx_rows.take().map(|dx| {
+                let (mine, rest) = dx.split_at(Axis(0), samples);
+                dx_rows = Some(rest);
+                mine
+            });
+            let work = work_rows.next().expect("one work row per part");
+            (mine, dx, work)
+        },
+        |range, (partials, mut dx, work)| {
+            let pointwise = g.is_pointwise();
+            let (cols, rest) = work.split_at_mut(if pointwise { 0 } else { k * p });
+            let (dcols, sample_dw) = rest.split_at_mut(if pointwise { 0 } else { k * p });
+            let base = first(range.start);
+            for (group, partial) in range.zip(partials.chunks_exact_mut(partial_width)) {
+                let (dw, db) = partial.split_at_mut(co * k);
+                for (i, sample) in (first(group)..first(group + 1)).enumerate() {
+                    let x = row_slice(x, sample);
+                    let gs = row_slice(grad, sample);
+                    let cols: &[F] = if pointwise {
+                        x
+                    } else {
+                        im2col(g, x, cols);
+                        cols
+                    };
+                    // dW (+)= G·patchesᵀ ;  db (+)= Σ over positions of G
+                    let target = if i == 0 { &mut *dw } else { &mut *sample_dw };
+                    gemm::gemm_nt(isa, gs, cols, None, target, co, k, p);
+                    if i > 0 {
+                        for (d, &s) in dw.iter_mut().zip(&*sample_dw) {
+                            *d += s;
+                        }
+                    }
+                    for (d, plane) in db.iter_mut().zip(gs.chunks_exact(p)) {
+                        let sum = plane.iter().fold(F::zero(), |s, &v| s + v);
+                        *d = if i == 0 { sum } else { *d + sum };
+                    }
+                    // d patches = Wᵀ·G, added back onto the input positions.
+                    if let Some(dx) = dx.as_mut() {
+                        let mut row = dx.row_mut(sample - base);
+                        let row = row.as_slice_mut().expect("contiguous input-gradient rows");
+                        let w_t = Strided {
+                            data: weight,
+                            rs: 1,
+                            cs: k,
+                        };
+                        if pointwise {
+                            let c = ArrayViewMut2::from_shape((k, p), row).expect("K × OH·OW");
+                            gemm::gemm_bc(isa, w_t, gs, p, None, c, co);
+                        } else {
+                            let c =
+                                ArrayViewMut2::from_shape((k, p), &mut *dcols).expect("K × OH·OW");
+                            gemm::gemm_bc(isa, w_t, gs, p, None, c, co);
+                            col2im(g, dcols, row);
+                        }
+                    }
+                }
+            }
+        },
+    );
+    // The groups' sums, in group order.
+    let partials = partials.view();
+    for (group, partial) in partials.rows().into_iter().enumerate() {
+        let partial = partial.to_slice().expect("contiguous partial rows");
+        let (dw, db) = partial.split_at(co * k);
+        if group == 0 {
+            weight_grad.copy_from_slice(dw);
+            bias_grad.copy_from_slice(db);
+        } else {
+            for (d, &s) in weight_grad.iter_mut().zip(dw) {
+                *d += s;
+            }
+            for (d, &s) in bias_grad.iter_mut().zip(db) {
+                *d += s;
+            }
+        }
+    }
+}
+
+/// The rows of a scratch matrix as one slice.
+fn work_slice<F: Float>(work: &mut Scratch<F>) -> &mut [F] {
+    work.view_mut()
+        .into_slice()
+        .expect("scratch rows are contiguous")
+}
+
+/// Row `i` of `a` as a slice.
+///
+/// # Panics
+/// If its elements are not contiguous (callers copy such inputs first).
+fn row_slice<'a, F>(a: ArrayView2<'a, F>, i: usize) -> &'a [F] {
+    a.index_axis_move(Axis(0), i)
+        .to_slice()
+        .expect("contiguous rows")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::window::{Window1, Window2};
+
+    /// im2col by its definition, one entry at a time.
+    fn naive_im2col(g: &Geometry, x: &[f64]) -> Vec<f64> {
+        let [h, w] = g.input;
+        let [oh_n, ow_n] = g.output;
+        let mut cols = Vec::new();
+        for c in 0..g.channels {
+            for kh in 0..g.kernel[0] {
+                for kw in 0..g.kernel[1] {
+                    for oh in 0..oh_n {
+                        for ow in 0..ow_n {
+                            let ih = (oh * g.stride[0] + kh * g.dilation[0]) as isize
+                                - g.pad[0] as isize;
+                            let iw = (ow * g.stride[1] + kw * g.dilation[1]) as isize
+                                - g.pad[1] as isize;
+                            let inside =
+                                (0..h as isize).contains(&ih) && (0..w as isize).contains(&iw);
+                            cols.push(if inside {
+                                x[c * h * w + ih as usize * w + iw as usize]
+                            } else {
+                                0.0
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        cols
+    }
+
+    fn geometries() -> Vec<Geometry> {
+        let w = |k: [usize; 2], s: [usize; 2], p: [usize; 2], d: [usize; 2]| Window2 {
+            kernel: k,
+            stride: s,
+            pad: p,
+            dilation: d,
+        };
+        let mut out = Vec::new();
+        for (window, c, input) in [
+            (w([5, 5], [1, 1], [2, 2], [1, 1]), 1, [8, 8]),
+            (w([3, 2], [2, 1], [1, 0], [1, 1]), 2, [7, 5]),
+            (w([2, 3], [1, 3], [0, 2], [2, 1]), 3, [6, 7]),
+            (w([1, 1], [1, 1], [0, 0], [1, 1]), 2, [3, 4]),
+            (w([3, 3], [2, 2], [4, 4], [1, 1]), 1, [2, 3]),
+        ] {
+            let out_size = window.output(input).unwrap();
+            out.push(Geometry::new("test", &window, c, input, out_size));
+        }
+        let w1 = Window1::new([3])
+            .with_stride([2])
+            .with_pad([2])
+            .with_dilation([2]);
+        out.push(Geometry::new("test", &w1, 2, [9], w1.output([9]).unwrap()));
+        out
+    }
+
+    #[test]
+    fn im2col_matches_its_definition() {
+        for g in geometries() {
+            let x: Vec<f64> = (0..g.channels * g.input_plane())
+                .map(|i| i as f64 + 1.0)
+                .collect();
+            let expected = naive_im2col(&g, &x);
+            let mut cols = vec![f64::NAN; expected.len()];
+            im2col(&g, &x, &mut cols);
+            assert_eq!(cols, expected, "{g:?}");
+        }
+    }
+
+    /// col2im is im2col's transpose: ⟨im2col(x), d⟩ = ⟨x, col2im(d)⟩ for any x and d, and
+    /// entry by entry (with a one-hot x).
+    #[test]
+    fn col2im_is_the_transpose_of_im2col() {
+        for g in geometries() {
+            let len = g.channels * g.input_plane();
+            let cols_len = g.channels * g.taps() * g.output_plane();
+            let d: Vec<f64> = (0..cols_len).map(|i| ((i * 7) % 11) as f64 - 5.0).collect();
+            let mut dx = vec![f64::NAN; len];
+            col2im(&g, &d, &mut dx);
+            for i in 0..len {
+                let mut x = vec![0.0; len];
+                x[i] = 1.0;
+                let cols = naive_im2col(&g, &x);
+                let expected: f64 = cols.iter().zip(&d).map(|(a, b)| a * b).sum();
+                assert_eq!(dx[i], expected, "{g:?} entry {i}");
+            }
+        }
+    }
+}
