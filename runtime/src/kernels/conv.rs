@@ -3,11 +3,15 @@
 //! Each sample is lowered on its own: its patches are unfolded into a `[CI·KH·KW, OH·OW]`
 //! matrix (`im2col`, Caffe's layout: one row per tap of the kernel, one column per output
 //! position), and the sample's output, `[CO, OH·OW]`, is the product `W · patches` with
-//! W `[CO, CI·KH·KW]` as stored: already the sample's NCHW row, so no transpose pass is
+//! W `[CO, CI·KH·KW]` as stored: the sample's NCHW row, so no transpose of the batch is
 //! needed. A sample's patch matrix is built into a buffer of the thread that uses it and
 //! stays in its cache for the product (LeNet-5's are 60–80 KB), and the backward pass
 //! rebuilds it rather than keeping the whole batch's (20 MB for LeNet-5's first layer at
 //! batch 256).
+//!
+//! The patch rows are padded with zeros to a multiple of 16 positions ([`ConvShape::stride`]):
+//! the broadcast tiles then cover every column with whole vectors (LeNet-5's second layer
+//! has 100 positions; the last 4 in scalar loops took about a third of its forward).
 //!
 //! Backward, per sample: `dW += G·patchesᵀ` (dot tiles, the reduction runs over the output
 //! positions), `d patches = Wᵀ·G` (broadcast tiles), then `col2im` adds each patch gradient
@@ -29,6 +33,9 @@ use crate::scratch::Scratch;
 /// Groups of samples the weight gradient is summed in: a multiple of the default thread
 /// counts 1, 2 and 4 (see `MAX_THREADS`), so they share the groups evenly.
 const GROUPS: usize = 8;
+
+/// Positions a patch row is padded to a multiple of: one vector of the tiles.
+const ALIGN: usize = 16;
 
 /// A convolution's shape: the window's geometry and the output channels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,16 +62,17 @@ impl ConvShape {
         self.geometry.channels * self.geometry.taps()
     }
 
-    /// Elements of one thread's work buffer: a patch matrix and its gradient, and one
-    /// sample's weight gradient.
+    /// Distance between the rows of a patch matrix: OH·OW rounded up to a multiple of
+    /// [`ALIGN`].
+    pub fn stride(&self) -> usize {
+        self.geometry.output_plane().next_multiple_of(ALIGN)
+    }
+
+    /// Elements of one thread's work buffer: a patch matrix, its gradient, a sample's
+    /// output (or output gradient) with padded rows, and a sample's weight gradient.
     pub fn work_width(&self) -> usize {
-        let g = &self.geometry;
-        let patches = if g.is_pointwise() {
-            0
-        } else {
-            self.patch() * g.output_plane()
-        };
-        2 * patches + self.out_channels * self.patch()
+        let (k, co, ld) = (self.patch(), self.out_channels, self.stride());
+        2 * k * ld + co * ld + co * k
     }
 
     /// Elements of one group's partial sums: its weight and bias gradients.
@@ -78,38 +86,101 @@ impl ConvShape {
     }
 }
 
-/// Unfolds one sample `x` (`[C, H, W]`) into `cols` (`[C·KH·KW, OH·OW]`): row
-/// `(c·KH + kh)·KW + kw`, column `oh·OW + ow` holds `x[c, oh·sh + kh·dh − ph, ow·sw +
-/// kw·dw − pw]`, or 0 where that is padding.
-pub(crate) fn im2col<F: Float>(g: &Geometry, x: &[F], cols: &mut [F]) {
-    let (plane, [_, w]) = (g.input_plane(), g.input);
+/// One thread's work buffer, cut into its parts (see [`ConvShape::work_width`]).
+struct Work<'a, F> {
+    /// The patch matrix, `[K, stride]`.
+    cols: &'a mut [F],
+    /// Its gradient, `[K, stride]`.
+    dcols: &'a mut [F],
+    /// A sample's output or output gradient, `[CO, stride]`.
+    plane: &'a mut [F],
+    /// A sample's weight gradient, `[CO, K]`.
+    dw: &'a mut [F],
+}
+
+impl<'a, F> Work<'a, F> {
+    fn new(shape: &ConvShape, work: &'a mut [F]) -> Self {
+        let (k, co, ld) = (shape.patch(), shape.out_channels, shape.stride());
+        let (cols, rest) = work.split_at_mut(k * ld);
+        let (dcols, rest) = rest.split_at_mut(k * ld);
+        let (plane, dw) = rest.split_at_mut(co * ld);
+        Work {
+            cols,
+            dcols,
+            plane,
+            dw: &mut dw[..co * k],
+        }
+    }
+}
+
+/// `dst = src` for short rows: whole fixed-size blocks (moved inline) rather than a call to
+/// `memcpy`, which costs more than the copy for the 10-value rows of a small image.
+#[inline(always)]
+fn copy_row<F: Copy>(dst: &mut [F], src: &[F]) {
+    let src = &src[..dst.len()];
+    let mut blocks = dst.chunks_exact_mut(8);
+    let mut from = src.chunks_exact(8);
+    for (d, s) in (&mut blocks).zip(&mut from) {
+        let d: &mut [F; 8] = d.try_into().expect("8 values");
+        *d = s.try_into().expect("8 values");
+    }
+    for (d, &s) in blocks.into_remainder().iter_mut().zip(from.remainder()) {
+        *d = s;
+    }
+}
+
+/// Unfolds one sample `x` (`[C, H, W]`) into `cols` (`[C·KH·KW, OH·OW]`, rows `ld` apart):
+/// row `(c·KH + kh)·KW + kw`, column `oh·OW + ow` holds `x[c, oh·sh + kh·dh − ph, ow·sw +
+/// kw·dw − pw]`, or 0 where that is padding. Columns from OH·OW to `ld` are set to 0.
+///
+/// A tap's valid output rows and columns are worked out once, so the loop over output rows
+/// is a copy of a run of the input row (small images have thousands of 10-value runs per
+/// sample, so their overhead matters as much as the copy).
+pub(crate) fn im2col<F: Float>(g: &Geometry, x: &[F], cols: &mut [F], ld: usize) {
+    let [h, w] = g.input;
     let [oh_n, ow_n] = g.output;
-    let p = oh_n * ow_n;
-    let mut rows = cols[..g.channels * g.taps() * p].chunks_exact_mut(p);
-    for c in 0..g.channels {
-        let x = &x[c * plane..(c + 1) * plane];
+    let (p, sw) = (oh_n * ow_n, g.stride[1]);
+    let step = g.stride[0] * w;
+    let mut rows = cols[..g.channels * g.taps() * ld].chunks_exact_mut(ld);
+    for plane in x[..g.channels * h * w].chunks_exact(h * w) {
         for kh in 0..g.kernel[0] {
             let valid_h = g.valid(0, kh);
             for kw in 0..g.kernel[1] {
                 let valid_w = g.valid(1, kw);
-                let row = rows.next().expect("one row per tap");
-                for (oh, out) in row.chunks_exact_mut(ow_n).enumerate() {
-                    if !valid_h.contains(&oh) || valid_w.is_empty() {
-                        out.fill(F::zero());
-                        continue;
+                let (row, padding) = rows.next().expect("one row per tap").split_at_mut(p);
+                padding.fill(F::zero());
+                if valid_h.is_empty() || valid_w.is_empty() {
+                    row.fill(F::zero());
+                    continue;
+                }
+                let (top, rest) = row.split_at_mut(valid_h.start * ow_n);
+                let (inside, bottom) = rest.split_at_mut(valid_h.len() * ow_n);
+                top.fill(F::zero());
+                bottom.fill(F::zero());
+                let (lo, hi) = (valid_w.start, valid_w.end);
+                let mut src = g.position(0, valid_h.start, kh) * w + g.position(1, lo, kw);
+                let outs = inside.chunks_exact_mut(ow_n);
+                if sw == 1 && lo == 0 && hi == ow_n {
+                    for out in outs {
+                        copy_row(out, &plane[src..src + ow_n]);
+                        src += step;
                     }
-                    let line = &x[g.position(0, oh, kh) * w..][..w];
-                    let first = g.position(1, valid_w.start, kw);
-                    out[..valid_w.start].fill(F::zero());
-                    out[valid_w.end..].fill(F::zero());
-                    let out = &mut out[valid_w.clone()];
-                    if g.stride[1] == 1 {
-                        out.copy_from_slice(&line[first..first + out.len()]);
-                    } else {
-                        let taps = line[first..].iter().step_by(g.stride[1]);
-                        for (o, &v) in out.iter_mut().zip(taps) {
+                } else if sw == 1 {
+                    for out in outs {
+                        out[..lo].fill(F::zero());
+                        out[hi..].fill(F::zero());
+                        copy_row(&mut out[lo..hi], &plane[src..src + (hi - lo)]);
+                        src += step;
+                    }
+                } else {
+                    for out in outs {
+                        out[..lo].fill(F::zero());
+                        out[hi..].fill(F::zero());
+                        let taps = plane[src..].iter().step_by(sw);
+                        for (o, &v) in out[lo..hi].iter_mut().zip(taps) {
                             *o = v;
                         }
+                        src += step;
                     }
                 }
             }
@@ -118,41 +189,58 @@ pub(crate) fn im2col<F: Float>(g: &Geometry, x: &[F], cols: &mut [F]) {
 }
 
 /// The transpose of [`im2col`]: `dx` (`[C, H, W]`) is set to the sum, over the patch
-/// entries that read each input position, of their gradients in `dcols`.
-pub(crate) fn col2im<F: Float>(g: &Geometry, dcols: &[F], dx: &mut [F]) {
-    let (plane, [_, w]) = (g.input_plane(), g.input);
-    let [oh_n, ow_n] = g.output;
-    let p = oh_n * ow_n;
-    dx[..g.channels * plane].fill(F::zero());
-    let mut rows = dcols[..g.channels * g.taps() * p].chunks_exact(p);
-    for c in 0..g.channels {
-        let dx = &mut dx[c * plane..(c + 1) * plane];
+/// entries that read each input position, of their gradients in `dcols` (rows `ld` apart).
+pub(crate) fn col2im<F: Float>(g: &Geometry, dcols: &[F], ld: usize, dx: &mut [F]) {
+    let [h, w] = g.input;
+    let ow_n = g.output[1];
+    let sw = g.stride[1];
+    let step = g.stride[0] * w;
+    dx[..g.channels * h * w].fill(F::zero());
+    let mut rows = dcols[..g.channels * g.taps() * ld].chunks_exact(ld);
+    for plane in dx[..g.channels * h * w].chunks_exact_mut(h * w) {
         for kh in 0..g.kernel[0] {
             let valid_h = g.valid(0, kh);
             for kw in 0..g.kernel[1] {
                 let valid_w = g.valid(1, kw);
                 let row = rows.next().expect("one row per tap");
-                if valid_w.is_empty() {
+                if valid_h.is_empty() || valid_w.is_empty() {
                     continue;
                 }
-                let first = g.position(1, valid_w.start, kw);
-                for oh in valid_h.clone() {
-                    let grads = &row[oh * ow_n..][valid_w.clone()];
-                    let line = &mut dx[g.position(0, oh, kh) * w..][..w];
-                    if g.stride[1] == 1 {
-                        for (d, &v) in line[first..first + grads.len()].iter_mut().zip(grads) {
+                let (lo, hi) = (valid_w.start, valid_w.end);
+                let mut dst = g.position(0, valid_h.start, kh) * w + g.position(1, lo, kw);
+                let grads = row[valid_h.start * ow_n..valid_h.end * ow_n].chunks_exact(ow_n);
+                if sw == 1 {
+                    for grads in grads {
+                        let line = &mut plane[dst..dst + (hi - lo)];
+                        for (d, &v) in line.iter_mut().zip(&grads[lo..hi]) {
                             *d += v;
                         }
-                    } else {
-                        let taps = line[first..].iter_mut().step_by(g.stride[1]);
-                        for (d, &v) in taps.zip(grads) {
+                        dst += step;
+                    }
+                } else {
+                    for grads in grads {
+                        let taps = plane[dst..].iter_mut().step_by(sw);
+                        for (d, &v) in taps.zip(&grads[lo..hi]) {
                             *d += v;
                         }
+                        dst += step;
                     }
                 }
             }
         }
     }
+}
+
+/// Σ of a slice whose length is a multiple of [`ALIGN`], in [`ALIGN`] interleaved partial
+/// sums (so it vectorizes; the order is fixed by the length alone).
+fn sum<F: Float>(values: &[F]) -> F {
+    let mut acc = [F::zero(); ALIGN];
+    for block in values.chunks_exact(ALIGN) {
+        for (a, &v) in acc.iter_mut().zip(block) {
+            *a += v;
+        }
+    }
+    acc.iter().fold(F::zero(), |s, &a| s + a)
 }
 
 /// `pre = conv(x, W) + b` for a batch: `x` is `[N, CI·H·W]`, `pre` `[N, CO·OH·OW]` (NCHW
@@ -169,11 +257,12 @@ pub(crate) fn conv_forward<F: Float>(
     pre: ArrayViewMut2<'_, F>,
     work: &mut Scratch<F>,
 ) {
-    let (n, k, p, co) = (
+    let (n, k, p, co, ld) = (
         x.nrows(),
         shape.patch(),
         shape.geometry.output_plane(),
         shape.out_channels,
+        shape.stride(),
     );
     assert!(
         x.ncols() == shape.input_width()
@@ -199,27 +288,22 @@ pub(crate) fn conv_forward<F: Float>(
             (mine, work_rows.next().expect("one work row per part"))
         },
         |range, (mut pre, work)| {
+            let work = Work::new(shape, work);
+            let w = Strided {
+                data: weight,
+                rs: k,
+                cs: 1,
+            };
             for (i, sample) in range.enumerate() {
-                let x = row_slice(x, sample);
-                let cols = if shape.geometry.is_pointwise() {
-                    x
-                } else {
-                    let cols = &mut work[..k * p];
-                    im2col(&shape.geometry, x, cols);
-                    &*cols
-                };
+                im2col(&shape.geometry, row_slice(x, sample), work.cols, ld);
+                let c = ArrayViewMut2::from_shape((co, ld), &mut *work.plane).expect("CO × ld");
+                gemm::gemm_bc(isa, w, work.cols, ld, None, c, k);
                 let mut out = pre.row_mut(i);
                 let out = out.as_slice_mut().expect("contiguous output rows");
-                let c = ArrayViewMut2::from_shape((co, p), &mut *out).expect("CO × OH·OW");
-                let w = Strided {
-                    data: weight,
-                    rs: k,
-                    cs: 1,
-                };
-                gemm::gemm_bc(isa, w, cols, p, None, c, k);
-                for (plane, &b) in out.chunks_exact_mut(p).zip(bias) {
-                    for v in plane {
-                        *v += b;
+                let planes = out.chunks_exact_mut(p).zip(work.plane.chunks_exact(ld));
+                for ((out, plane), &b) in planes.zip(bias) {
+                    for (o, &v) in out.iter_mut().zip(plane) {
+                        *o = v + b;
                     }
                 }
             }
@@ -247,11 +331,12 @@ pub(crate) fn conv_backward<F: Float>(
     partials: &mut Scratch<F>,
 ) {
     let g = &shape.geometry;
-    let (n, k, p, co) = (
+    let (n, k, p, co, ld) = (
         x.nrows(),
         shape.patch(),
         g.output_plane(),
         shape.out_channels,
+        shape.stride(),
     );
     assert!(
         x.ncols() == shape.input_width()
@@ -295,51 +380,44 @@ pub(crate) fn conv_backward<F: Float>(
             (mine, dx, work)
         },
         |range, (partials, mut dx, work)| {
-            let pointwise = g.is_pointwise();
-            let (cols, rest) = work.split_at_mut(if pointwise { 0 } else { k * p });
-            let (dcols, sample_dw) = rest.split_at_mut(if pointwise { 0 } else { k * p });
+            let work = Work::new(shape, work);
+            let w_t = Strided {
+                data: weight,
+                rs: 1,
+                cs: k,
+            };
             let base = first(range.start);
             for (group, partial) in range.zip(partials.chunks_exact_mut(partial_width)) {
                 let (dw, db) = partial.split_at_mut(co * k);
                 for (i, sample) in (first(group)..first(group + 1)).enumerate() {
-                    let x = row_slice(x, sample);
+                    // G with rows padded by zeros, as the patches.
                     let gs = row_slice(grad, sample);
-                    let cols: &[F] = if pointwise {
-                        x
-                    } else {
-                        im2col(g, x, cols);
-                        cols
-                    };
+                    for (padded, plane) in work.plane.chunks_exact_mut(ld).zip(gs.chunks_exact(p)) {
+                        let (values, padding) = padded.split_at_mut(p);
+                        values.copy_from_slice(plane);
+                        padding.fill(F::zero());
+                    }
+                    im2col(g, row_slice(x, sample), work.cols, ld);
                     // dW (+)= G·patchesᵀ ;  db (+)= Σ over positions of G
-                    let target = if i == 0 { &mut *dw } else { &mut *sample_dw };
-                    gemm::gemm_nt(isa, gs, cols, None, target, co, k, p);
+                    let target = if i == 0 { &mut *dw } else { &mut *work.dw };
+                    gemm::gemm_nt(isa, work.plane, work.cols, None, target, co, k, ld);
                     if i > 0 {
-                        for (d, &s) in dw.iter_mut().zip(&*sample_dw) {
+                        for (d, &s) in dw.iter_mut().zip(&*work.dw) {
                             *d += s;
                         }
                     }
-                    for (d, plane) in db.iter_mut().zip(gs.chunks_exact(p)) {
-                        let sum = plane.iter().fold(F::zero(), |s, &v| s + v);
-                        *d = if i == 0 { sum } else { *d + sum };
+                    for (d, plane) in db.iter_mut().zip(work.plane.chunks_exact(ld)) {
+                        let total = sum(plane);
+                        *d = if i == 0 { total } else { *d + total };
                     }
                     // d patches = Wᵀ·G, added back onto the input positions.
                     if let Some(dx) = dx.as_mut() {
                         let mut row = dx.row_mut(sample - base);
                         let row = row.as_slice_mut().expect("contiguous input-gradient rows");
-                        let w_t = Strided {
-                            data: weight,
-                            rs: 1,
-                            cs: k,
-                        };
-                        if pointwise {
-                            let c = ArrayViewMut2::from_shape((k, p), row).expect("K × OH·OW");
-                            gemm::gemm_bc(isa, w_t, gs, p, None, c, co);
-                        } else {
-                            let c =
-                                ArrayViewMut2::from_shape((k, p), &mut *dcols).expect("K × OH·OW");
-                            gemm::gemm_bc(isa, w_t, gs, p, None, c, co);
-                            col2im(g, dcols, row);
-                        }
+                        let c =
+                            ArrayViewMut2::from_shape((k, ld), &mut *work.dcols).expect("K × ld");
+                        gemm::gemm_bc(isa, w_t, work.plane, ld, None, c, co);
+                        col2im(g, work.dcols, ld, row);
                     }
                 }
             }
@@ -448,9 +526,14 @@ mod tests {
                 .map(|i| i as f64 + 1.0)
                 .collect();
             let expected = naive_im2col(&g, &x);
-            let mut cols = vec![f64::NAN; expected.len()];
-            im2col(&g, &x, &mut cols);
-            assert_eq!(cols, expected, "{g:?}");
+            // Rows padded to a multiple of 16 positions, with zeros.
+            let (p, ld) = (g.output_plane(), g.output_plane().next_multiple_of(16));
+            let mut cols = vec![f64::NAN; expected.len() / p * ld];
+            im2col(&g, &x, &mut cols, ld);
+            for (row, expected) in cols.chunks_exact(ld).zip(expected.chunks_exact(p)) {
+                assert_eq!(&row[..p], expected, "{g:?}");
+                assert!(row[p..].iter().all(|&v| v == 0.0), "{g:?}: padding");
+            }
         }
     }
 
@@ -462,8 +545,14 @@ mod tests {
             let len = g.channels * g.input_plane();
             let cols_len = g.channels * g.taps() * g.output_plane();
             let d: Vec<f64> = (0..cols_len).map(|i| ((i * 7) % 11) as f64 - 5.0).collect();
+            // The same gradients in rows 3 positions longer, whose ends must be ignored.
+            let (p, ld) = (g.output_plane(), g.output_plane() + 3);
+            let mut padded = vec![f64::NAN; cols_len / p * ld];
+            for (row, d) in padded.chunks_exact_mut(ld).zip(d.chunks_exact(p)) {
+                row[..p].copy_from_slice(d);
+            }
             let mut dx = vec![f64::NAN; len];
-            col2im(&g, &d, &mut dx);
+            col2im(&g, &padded, ld, &mut dx);
             for i in 0..len {
                 let mut x = vec![0.0; len];
                 x[i] = 1.0;

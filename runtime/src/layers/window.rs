@@ -216,14 +216,9 @@ impl Geometry {
         self.kernel[0] * self.kernel[1]
     }
 
-    /// Whether the window is a single tap at every position (1×1 kernel, stride 1, no
-    /// padding): the patches are then the input itself.
-    pub fn is_pointwise(&self) -> bool {
-        self.kernel == [1, 1] && self.stride == [1, 1] && self.pad == [0, 0]
-    }
-
     /// Outputs `o` along `axis` whose tap `k` reads inside the input, i.e. with
     /// `o·stride + k·dilation − pad` in `0..input`.
+    #[inline]
     pub fn valid(&self, axis: usize, k: usize) -> Range<usize> {
         let offset = (k * self.dilation[axis]) as isize - self.pad[axis] as isize;
         valid_outputs(
@@ -236,6 +231,7 @@ impl Geometry {
 
     /// Taps `k` of output `o`'s window along `axis` that read inside the input (the others
     /// read padding), in scan order.
+    #[inline]
     pub fn taps_of(&self, axis: usize, o: usize) -> Range<usize> {
         let start = (o * self.stride[axis]) as isize - self.pad[axis] as isize;
         valid_outputs(
@@ -248,12 +244,14 @@ impl Geometry {
 
     /// The input position of output `o`'s tap `k` along `axis` (`o·stride + k·dilation −
     /// pad`); only meaningful for `o` in [`Geometry::valid`]`(axis, k)`.
+    #[inline]
     pub fn position(&self, axis: usize, o: usize, k: usize) -> usize {
         (o * self.stride[axis] + k * self.dilation[axis]) - self.pad[axis]
     }
 }
 
 /// The `o` in `0..out` with `o·stride + offset` in `0..input`.
+#[inline]
 fn valid_outputs(out: usize, input: usize, stride: usize, offset: isize) -> Range<usize> {
     // o·stride + offset ≥ 0  ⇔  o ≥ ⌈−offset / stride⌉
     let lo = if offset >= 0 {
