@@ -829,7 +829,7 @@ impl<F: Float, const C: usize, const S: usize> GlobalAvgPool<F, C, S> {
         }
     }
 
-    /// out[c] = Σₛ x[c, s] / S.
+    /// `out[c] = Σₛ x[c, s] / S`.
     ///
     /// # Panics
     /// If `x` is not `C·S` wide.
@@ -844,7 +844,7 @@ impl<F: Float, const C: usize, const S: usize> GlobalAvgPool<F, C, S> {
         self.out.view()
     }
 
-    /// d loss / d x[c, s] = grad_out[c] / S. Nothing to do without `input_grad`.
+    /// `d loss / d x[c, s] = grad_out[c] / S`. Nothing to do without `input_grad`.
     ///
     /// # Panics
     /// If `x` or `grad_out` do not have the shape of the last forward.
