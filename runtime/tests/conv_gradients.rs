@@ -240,6 +240,13 @@ fn conv2d_gradients() {
         random(2, 18, 5),
         Mode::Train,
     );
+    // 16 output channels (the weight gradient is computed transposed), a strided height.
+    check(
+        "conv2d 2->16 k3 stride 2x1 pad 1",
+        conv2d::<2, 5, 4, 16, 3, 4>(w([3, 3], [2, 1], [1, 1], [1, 1]), 9),
+        random(2, 40, 9),
+        Mode::Train,
+    );
     // With an L2 penalty on the weights.
     let rng = &mut StdRng::seed_from_u64(6);
     let conv = Conv2d::<f64, 2, 4, 4, 2, 2, 2, Identity>::new(

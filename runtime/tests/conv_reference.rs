@@ -186,12 +186,13 @@ fn conv1d_case<const CI: usize, const L: usize, const CO: usize, const OL: usize
 fn conv2d_matches_pytorch() {
     let f = fixtures();
     let cases = f["conv2d"].as_array().unwrap();
-    assert_eq!(cases.len(), 4);
+    assert_eq!(cases.len(), 5);
     let errors = [
         conv2d_case::<1, 6, 6, 2, 6, 6>(&cases[0]),
         conv2d_case::<2, 7, 5, 3, 4, 4>(&cases[1]),
         conv2d_case::<3, 6, 7, 2, 4, 3>(&cases[2]),
         conv2d_case::<3, 4, 3, 4, 4, 3>(&cases[3]),
+        conv2d_case::<2, 5, 4, 16, 3, 4>(&cases[4]),
     ];
     println!("conv2d vs PyTorch, worst relative error per case: {errors:?}");
 }

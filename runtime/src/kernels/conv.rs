@@ -9,13 +9,27 @@
 //! rebuilds it rather than keeping the whole batch's (20 MB for LeNet-5's first layer at
 //! batch 256).
 //!
-//! The patch rows are padded with zeros to a multiple of 16 positions ([`ConvShape::stride`]):
-//! the broadcast tiles then cover every column with whole vectors (LeNet-5's second layer
-//! has 100 positions; the last 4 in scalar loops took about a third of its forward).
+//! When the stride along the width is 1 (LeNet-5's layers, "same" 3×3 convolutions), the
+//! patch matrix is *wide*: the sample is copied once into a zero-padded plane `[C, Hp, Wp]`,
+//! and a tap's row of patches is then one contiguous run of that plane, `OH·Wp` long, in
+//! which each output row has `Wp − OW` extra positions that read across the row's end. The
+//! product computes them too and they are dropped (their gradient is set to 0 in backward,
+//! so they add nothing). That costs `Wp / OW` more multiply-adds (1.14 for LeNet-5's first
+//! layer, 1.4 for its second) and saves copying the patches in runs of `OW` values: the
+//! second layer has 1500 runs of 10 values per sample, whose overhead took as long as its
+//! product. Other strides use the *narrow* matrix, `[K, OH·OW]`, built run by run.
 //!
-//! Backward, per sample: `dW += G·patchesᵀ` (dot tiles, the reduction runs over the output
-//! positions), `d patches = Wᵀ·G` (broadcast tiles), then `col2im` adds each patch gradient
-//! back onto the input positions it was read from.
+//! The patch rows are padded to a multiple of 16 positions ([`ConvShape::stride`]): the
+//! broadcast tiles then cover every column with whole vectors (LeNet-5's second layer has
+//! 100 positions; the last 4 in scalar loops took about a third of its forward).
+//!
+//! Backward, per sample: `dW += G·patchesᵀ`, `d patches = Wᵀ·G` (broadcast tiles), then
+//! `col2im` adds each patch gradient back onto the input positions it was read from. The
+//! weight gradient is a short reduction (over a sample's positions) into a small matrix:
+//! with a multiple of 16 output channels it is computed transposed, `dWᵀ += patches·Gᵀ`, on
+//! the broadcast tiles (one vector of channels per row; LeNet-5's second layer: about half
+//! the time of dot tiles, which end every 4 × 4 block of dW with 16 horizontal sums), else
+//! on dot tiles (LeNet-5's first layer: 6 channels, 784 positions).
 //!
 //! Samples are split over threads ([`Parts`]). The weight gradient sums over samples, so
 //! to stay bit-identical for every thread count the batch is cut into [`GROUPS`] groups of
@@ -62,17 +76,54 @@ impl ConvShape {
         self.geometry.channels * self.geometry.taps()
     }
 
-    /// Distance between the rows of a patch matrix: OH·OW rounded up to a multiple of
-    /// [`ALIGN`].
+    /// Whether the patch matrix is wide (stride 1 along the width; see the module's doc).
+    pub fn wide(&self) -> bool {
+        self.geometry.stride[1] == 1
+    }
+
+    /// Height and width of the zero-padded input plane of the wide lowering.
+    fn padded_plane(&self) -> [usize; 2] {
+        let g = &self.geometry;
+        [g.input[0] + 2 * g.pad[0], g.input[1] + 2 * g.pad[1]]
+    }
+
+    /// Positions per output row in the patch matrix: `Wp` (wide) or `OW` (narrow).
+    fn row_width(&self) -> usize {
+        if self.wide() {
+            self.padded_plane()[1]
+        } else {
+            self.geometry.output[1]
+        }
+    }
+
+    /// Distance between the rows of a patch matrix: OH times [`ConvShape::row_width`],
+    /// rounded up to a multiple of [`ALIGN`].
     pub fn stride(&self) -> usize {
-        self.geometry.output_plane().next_multiple_of(ALIGN)
+        (self.geometry.output[0] * self.row_width()).next_multiple_of(ALIGN)
+    }
+
+    /// Elements of the zero-padded sample of the wide lowering (0 for the narrow one): the
+    /// padded planes, and room for the last tap's run to read (or add) past their end.
+    fn padded_len(&self) -> usize {
+        if !self.wide() {
+            return 0;
+        }
+        let [hp, wp] = self.padded_plane();
+        let g = &self.geometry;
+        g.channels * hp * wp + (g.kernel[1] - 1) * g.dilation[1] + self.stride()
+    }
+
+    /// Whether the weight gradient is computed transposed, `[K, CO]` (see the module's doc).
+    fn transposed_weight_grad(&self) -> bool {
+        self.out_channels.is_multiple_of(ALIGN)
     }
 
     /// Elements of one thread's work buffer: a patch matrix, its gradient, a sample's
-    /// output (or output gradient) with padded rows, and a sample's weight gradient.
+    /// output (or output gradient) with padded rows and its transpose, a sample's weight
+    /// gradient, and for the wide lowering the padded sample and its gradient.
     pub fn work_width(&self) -> usize {
         let (k, co, ld) = (self.patch(), self.out_channels, self.stride());
-        2 * k * ld + co * ld + co * k
+        2 * k * ld + 2 * co * ld + co * k + 2 * self.padded_len()
     }
 
     /// Elements of one group's partial sums: its weight and bias gradients.
@@ -94,21 +145,140 @@ struct Work<'a, F> {
     dcols: &'a mut [F],
     /// A sample's output or output gradient, `[CO, stride]`.
     plane: &'a mut [F],
-    /// A sample's weight gradient, `[CO, K]`.
+    /// `plane` transposed, `[stride, CO]`.
+    plane_t: &'a mut [F],
+    /// A sample's weight gradient, `[CO, K]` (or `[K, CO]`, transposed).
     dw: &'a mut [F],
+    /// The zero-padded sample of the wide lowering (empty for the narrow one).
+    padded: &'a mut [F],
+    /// Its gradient.
+    dpadded: &'a mut [F],
 }
 
-impl<'a, F> Work<'a, F> {
+impl<'a, F: Float> Work<'a, F> {
     fn new(shape: &ConvShape, work: &'a mut [F]) -> Self {
         let (k, co, ld) = (shape.patch(), shape.out_channels, shape.stride());
         let (cols, rest) = work.split_at_mut(k * ld);
         let (dcols, rest) = rest.split_at_mut(k * ld);
-        let (plane, dw) = rest.split_at_mut(co * ld);
+        let (plane, rest) = rest.split_at_mut(co * ld);
+        let (plane_t, rest) = rest.split_at_mut(co * ld);
+        let (dw, rest) = rest.split_at_mut(co * k);
+        let (padded, dpadded) = rest.split_at_mut(shape.padded_len());
         Work {
             cols,
             dcols,
             plane,
-            dw: &mut dw[..co * k],
+            plane_t,
+            dw,
+            padded,
+            dpadded: &mut dpadded[..shape.padded_len()],
+        }
+    }
+
+    /// The patch matrix of sample `x` into `cols`.
+    fn unfold(&mut self, shape: &ConvShape, x: &[F]) {
+        if shape.wide() {
+            pad_sample(shape, x, self.padded);
+            wide_im2col(shape, self.padded, self.cols);
+        } else {
+            im2col(&shape.geometry, x, self.cols, shape.stride());
+        }
+    }
+
+    /// The input gradient `dx` of a sample from the patches' gradient in `dcols`.
+    fn fold(&mut self, shape: &ConvShape, dx: &mut [F]) {
+        if shape.wide() {
+            wide_col2im(shape, self.dcols, self.dpadded, dx);
+        } else {
+            col2im(&shape.geometry, self.dcols, shape.stride(), dx);
+        }
+    }
+}
+
+/// Copies sample `x` (`[C, H, W]`) into `padded` (`[C, Hp, Wp]` and the room after it,
+/// see [`ConvShape::padded_len`]), zeros around.
+fn pad_sample<F: Float>(shape: &ConvShape, x: &[F], padded: &mut [F]) {
+    let g = &shape.geometry;
+    let ([h, w], [hp, wp]) = (g.input, shape.padded_plane());
+    padded.fill(F::zero());
+    let planes = padded.chunks_exact_mut(hp * wp).zip(x.chunks_exact(h * w));
+    for (padded, x) in planes.take(g.channels) {
+        let rows = padded[g.pad[0] * wp..]
+            .chunks_exact_mut(wp)
+            .zip(x.chunks_exact(w));
+        for (padded, x) in rows {
+            copy_row(&mut padded[g.pad[1]..g.pad[1] + w], x);
+        }
+    }
+}
+
+/// The wide patch matrix (see the module's doc) of a padded sample: row `(c·KH + kh)·KW +
+/// kw`, column `oh·Wp + j` holds `padded[c, oh·sh + kh·dh, j + kw·dw]` (reading into the
+/// next row where `j + kw·dw ≥ Wp`); columns `oh·Wp + j` with `j ≥ OW` are dropped later.
+fn wide_im2col<F: Float>(shape: &ConvShape, padded: &[F], cols: &mut [F]) {
+    let g = &shape.geometry;
+    let ([hp, wp], ld) = (shape.padded_plane(), shape.stride());
+    let run = g.output[0] * wp;
+    let mut rows = cols[..shape.patch() * ld].chunks_exact_mut(ld);
+    for c in 0..g.channels {
+        for kh in 0..g.kernel[0] {
+            for kw in 0..g.kernel[1] {
+                let row = rows.next().expect("one row per tap");
+                let start = c * hp * wp + kh * g.dilation[0] * wp + kw * g.dilation[1];
+                if g.stride[0] == 1 {
+                    // One run; its end past OH·Wp is dropped too.
+                    row.copy_from_slice(&padded[start..start + ld]);
+                } else {
+                    let step = g.stride[0] * wp;
+                    for (oh, out) in row[..run].chunks_exact_mut(wp).enumerate() {
+                        out.copy_from_slice(&padded[start + oh * step..][..wp]);
+                    }
+                    row[run..].fill(F::zero());
+                }
+            }
+        }
+    }
+}
+
+/// The transpose of [`wide_im2col`] and [`pad_sample`]: `dx` (`[C, H, W]`) from the wide
+/// patches' gradient `dcols`, through `dpadded`. The dropped columns' gradients are 0, so
+/// what they add (past a padded row's end) changes nothing.
+fn wide_col2im<F: Float>(shape: &ConvShape, dcols: &[F], dpadded: &mut [F], dx: &mut [F]) {
+    let g = &shape.geometry;
+    let ([h, w], [hp, wp], ld) = (g.input, shape.padded_plane(), shape.stride());
+    let run = g.output[0] * wp;
+    dpadded.fill(F::zero());
+    let mut rows = dcols[..shape.patch() * ld].chunks_exact(ld);
+    for c in 0..g.channels {
+        for kh in 0..g.kernel[0] {
+            for kw in 0..g.kernel[1] {
+                let row = rows.next().expect("one row per tap");
+                let start = c * hp * wp + kh * g.dilation[0] * wp + kw * g.dilation[1];
+                if g.stride[0] == 1 {
+                    for (d, &v) in dpadded[start..start + run].iter_mut().zip(&row[..run]) {
+                        *d += v;
+                    }
+                } else {
+                    let step = g.stride[0] * wp;
+                    for (oh, grads) in row[..run].chunks_exact(wp).enumerate() {
+                        let line = &mut dpadded[start + oh * step..][..wp];
+                        for (d, &v) in line.iter_mut().zip(grads) {
+                            *d += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let planes = dpadded
+        .chunks_exact(hp * wp)
+        .zip(dx.chunks_exact_mut(h * w));
+    for (dpadded, dx) in planes.take(g.channels) {
+        let rows = dpadded[g.pad[0] * wp..]
+            .chunks_exact(wp)
+            .zip(dx.chunks_exact_mut(w));
+        for (dpadded, dx) in rows {
+            copy_row(dx, &dpadded[g.pad[1]..g.pad[1] + w]);
         }
     }
 }
@@ -288,22 +458,26 @@ pub(crate) fn conv_forward<F: Float>(
             (mine, work_rows.next().expect("one work row per part"))
         },
         |range, (mut pre, work)| {
-            let work = Work::new(shape, work);
+            let mut work = Work::new(shape, work);
             let w = Strided {
                 data: weight,
                 rs: k,
                 cs: 1,
             };
+            let (ow, rw) = (shape.geometry.output[1], shape.row_width());
             for (i, sample) in range.enumerate() {
-                im2col(&shape.geometry, row_slice(x, sample), work.cols, ld);
+                work.unfold(shape, row_slice(x, sample));
                 let c = ArrayViewMut2::from_shape((co, ld), &mut *work.plane).expect("CO × ld");
                 gemm::gemm_bc(isa, w, work.cols, ld, None, c, k);
+                // The output positions of each channel, plus its bias.
                 let mut out = pre.row_mut(i);
                 let out = out.as_slice_mut().expect("contiguous output rows");
                 let planes = out.chunks_exact_mut(p).zip(work.plane.chunks_exact(ld));
                 for ((out, plane), &b) in planes.zip(bias) {
-                    for (o, &v) in out.iter_mut().zip(plane) {
-                        *o = v + b;
+                    for (out, plane) in out.chunks_exact_mut(ow).zip(plane.chunks(rw)) {
+                        for (o, &v) in out.iter_mut().zip(plane) {
+                            *o = v + b;
+                        }
                     }
                 }
             }
@@ -380,7 +554,9 @@ pub(crate) fn conv_backward<F: Float>(
             (mine, dx, work)
         },
         |range, (partials, mut dx, work)| {
-            let work = Work::new(shape, work);
+            let mut work = Work::new(shape, work);
+            let (ow, rw) = (g.output[1], shape.row_width());
+            let transposed = shape.transposed_weight_grad();
             let w_t = Strided {
                 data: weight,
                 rs: 1,
@@ -390,17 +566,35 @@ pub(crate) fn conv_backward<F: Float>(
             for (group, partial) in range.zip(partials.chunks_exact_mut(partial_width)) {
                 let (dw, db) = partial.split_at_mut(co * k);
                 for (i, sample) in (first(group)..first(group + 1)).enumerate() {
-                    // G with rows padded by zeros, as the patches.
+                    // G laid out as the patches' columns, 0 at the columns dropped.
                     let gs = row_slice(grad, sample);
-                    for (padded, plane) in work.plane.chunks_exact_mut(ld).zip(gs.chunks_exact(p)) {
-                        let (values, padding) = padded.split_at_mut(p);
-                        values.copy_from_slice(plane);
-                        padding.fill(F::zero());
+                    work.plane.fill(F::zero());
+                    let planes = work.plane.chunks_exact_mut(ld).zip(gs.chunks_exact(p));
+                    for (padded, plane) in planes {
+                        for (padded, row) in padded.chunks_mut(rw).zip(plane.chunks_exact(ow)) {
+                            copy_row(&mut padded[..ow], row);
+                        }
                     }
-                    im2col(g, row_slice(x, sample), work.cols, ld);
+                    work.unfold(shape, row_slice(x, sample));
                     // dW (+)= G·patchesᵀ ;  db (+)= Σ over positions of G
                     let target = if i == 0 { &mut *dw } else { &mut *work.dw };
-                    gemm::gemm_nt(isa, work.plane, work.cols, None, target, co, k, ld);
+                    if transposed {
+                        // dWᵀ = patches·Gᵀ
+                        for (q, row) in work.plane_t.chunks_exact_mut(co).enumerate() {
+                            for (t, plane) in row.iter_mut().zip(work.plane.chunks_exact(ld)) {
+                                *t = plane[q];
+                            }
+                        }
+                        let patches = Strided {
+                            data: &*work.cols,
+                            rs: ld,
+                            cs: 1,
+                        };
+                        let c = ArrayViewMut2::from_shape((k, co), target).expect("K × CO");
+                        gemm::gemm_bc(isa, patches, work.plane_t, co, None, c, ld);
+                    } else {
+                        gemm::gemm_nt(isa, work.plane, work.cols, None, target, co, k, ld);
+                    }
                     if i > 0 {
                         for (d, &s) in dw.iter_mut().zip(&*work.dw) {
                             *d += s;
@@ -417,26 +611,33 @@ pub(crate) fn conv_backward<F: Float>(
                         let c =
                             ArrayViewMut2::from_shape((k, ld), &mut *work.dcols).expect("K × ld");
                         gemm::gemm_bc(isa, w_t, work.plane, ld, None, c, co);
-                        col2im(g, work.dcols, ld, row);
+                        work.fold(shape, row);
                     }
                 }
             }
         },
     );
-    // The groups' sums, in group order.
+    // The groups' sums, in group order (transposing dWᵀ back).
+    let transposed = shape.transposed_weight_grad();
     let partials = partials.view();
     for (group, partial) in partials.rows().into_iter().enumerate() {
         let partial = partial.to_slice().expect("contiguous partial rows");
         let (dw, db) = partial.split_at(co * k);
         if group == 0 {
-            weight_grad.copy_from_slice(dw);
             bias_grad.copy_from_slice(db);
         } else {
-            for (d, &s) in weight_grad.iter_mut().zip(dw) {
-                *d += s;
-            }
             for (d, &s) in bias_grad.iter_mut().zip(db) {
                 *d += s;
+            }
+        }
+        for (o, row) in weight_grad.chunks_exact_mut(k).enumerate() {
+            for (t, d) in row.iter_mut().enumerate() {
+                let s = if transposed {
+                    dw[t * co + o]
+                } else {
+                    dw[o * k + t]
+                };
+                *d = if group == 0 { s } else { *d + s };
             }
         }
     }
@@ -534,6 +735,53 @@ mod tests {
                 assert_eq!(&row[..p], expected, "{g:?}");
                 assert!(row[p..].iter().all(|&v| v == 0.0), "{g:?}: padding");
             }
+        }
+    }
+
+    /// The wide patch matrix holds the patches at columns `oh·Wp + ow` (`ow < OW`), and its
+    /// fold is the transpose of its unfold, for every geometry with stride 1 along the width
+    /// (strided heights included).
+    #[test]
+    fn wide_unfolding_matches_the_definition() {
+        for g in geometries().into_iter().filter(|g| g.stride[1] == 1) {
+            let shape = ConvShape {
+                geometry: g,
+                out_channels: 1,
+            };
+            assert!(shape.wide());
+            let (p, ld, rw) = (g.output_plane(), shape.stride(), shape.row_width());
+            let [oh_n, ow_n] = g.output;
+            let column = |q: usize| (q / ow_n) * rw + q % ow_n;
+            let len = g.channels * g.input_plane();
+            let x: Vec<f64> = (0..len).map(|i| i as f64 + 1.0).collect();
+            let mut buffer = vec![f64::NAN; shape.work_width()];
+            let mut work = Work::new(&shape, &mut buffer);
+            work.unfold(&shape, &x);
+            let expected = naive_im2col(&g, &x);
+            for (row, expected) in work.cols.chunks_exact(ld).zip(expected.chunks_exact(p)) {
+                let got: Vec<f64> = (0..p).map(|q| row[column(q)]).collect();
+                assert_eq!(got, expected, "{g:?}");
+                assert!(row.iter().all(|v| v.is_finite()), "{g:?}: dropped columns");
+            }
+            // Gradients at the kept columns, 0 at the dropped ones (as backward sets them).
+            let taps = g.channels * g.taps();
+            let d: Vec<f64> = (0..taps * p).map(|i| ((i * 7) % 11) as f64 - 5.0).collect();
+            work.dcols.fill(0.0);
+            for (row, d) in work.dcols.chunks_exact_mut(ld).zip(d.chunks_exact(p)) {
+                for (q, &v) in d.iter().enumerate() {
+                    row[column(q)] = v;
+                }
+            }
+            let mut dx = vec![f64::NAN; len];
+            work.fold(&shape, &mut dx);
+            for i in 0..len {
+                let mut one_hot = vec![0.0; len];
+                one_hot[i] = 1.0;
+                let cols = naive_im2col(&g, &one_hot);
+                let expected: f64 = cols.iter().zip(&d).map(|(a, b)| a * b).sum();
+                assert_eq!(dx[i], expected, "{g:?} entry {i}");
+            }
+            assert!(oh_n * rw <= ld);
         }
     }
 
