@@ -371,7 +371,7 @@ fn batch_statistics<F: Float>(
         for x_row in x.rows() {
             let x_row = x_row.to_slice().expect("contiguous rows");
             for (m, channel) in mean.iter_mut().zip(x_row.chunks_exact(positions)) {
-                *m += channel.iter().fold(F::zero(), |s, &v| s + v);
+                *m += lane_sum(channel, |v| v);
             }
         }
         mean.mapv_inplace(|s| s / n);
@@ -382,9 +382,7 @@ fn batch_statistics<F: Float>(
                 .zip(&*mean)
                 .zip(x_row.chunks_exact(positions))
             {
-                *ss += channel
-                    .iter()
-                    .fold(F::zero(), |s, &v| s + (v - mu) * (v - mu));
+                *ss += lane_sum(channel, |v| (v - mu) * (v - mu));
             }
         }
     }
@@ -455,13 +453,8 @@ fn channel_gradients<F: Float>(
         let h = h.to_slice().expect("scratch rows are contiguous");
         let channels = g.chunks_exact(positions).zip(h.chunks_exact(positions));
         for ((g, h), (dg, db)) in channels.zip(weight_grad.iter_mut().zip(bias_grad.iter_mut())) {
-            let (mut sum, mut dot) = (F::zero(), F::zero());
-            for (&g, &h) in g.iter().zip(h) {
-                sum += g;
-                dot += g * h;
-            }
-            *db += sum;
-            *dg += dot;
+            *db += lane_sum(g, |g| g);
+            *dg += lane_dot(g, h);
         }
     }
 }
@@ -503,6 +496,43 @@ fn channel_input_gradient<F: Float>(
             }
         }
     }
+}
+
+/// Partial sums of [`lane_sum`] and [`lane_dot`]: enough for a 512-bit vector of `f32`.
+const LANES: usize = 16;
+
+/// Σ f(v) over `values`, in [`LANES`] interleaved partial sums so that it vectorizes (a
+/// plain fold is a chain of dependent additions: 1.5 ns per value of a LeNet-5 batch
+/// normalization). The order depends on the length alone.
+#[inline(always)]
+fn lane_sum<F: Float>(values: &[F], f: impl Fn(F) -> F) -> F {
+    let mut acc = [F::zero(); LANES];
+    let blocks = values.chunks_exact(LANES);
+    let tail = blocks.remainder().iter().fold(F::zero(), |s, &v| s + f(v));
+    for block in blocks {
+        for (a, &v) in acc.iter_mut().zip(block) {
+            *a += f(v);
+        }
+    }
+    acc.iter().fold(F::zero(), |s, &a| s + a) + tail
+}
+
+/// Σ a ⊙ b, as [`lane_sum`].
+#[inline(always)]
+fn lane_dot<F: Float>(a: &[F], b: &[F]) -> F {
+    let mut acc = [F::zero(); LANES];
+    let (blocks, others) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail = blocks
+        .remainder()
+        .iter()
+        .zip(others.remainder())
+        .fold(F::zero(), |s, (&a, &b)| s + a * b);
+    for (block, other) in blocks.zip(others) {
+        for ((acc, &a), &b) in acc.iter_mut().zip(block).zip(other) {
+            *acc += a * b;
+        }
+    }
+    acc.iter().fold(F::zero(), |s, &a| s + a) + tail
 }
 
 /// The elements of a vector in order.

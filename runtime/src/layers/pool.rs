@@ -6,6 +6,8 @@
 //! convolutions; the loops are generic only over the element type. Batches are split over
 //! threads by samples, so results do not depend on the thread count.
 
+use std::ops::Range;
+
 use ndarray::{Array2, ArrayView2};
 
 use super::window::{dims, Geometry, Window, Window1, Window2};
@@ -85,14 +87,108 @@ fn check_pad<const D: usize>(layer: &str, window: &Window<D>, dilated: bool) {
     }
 }
 
+/// A pooling window's positions, worked out once at construction.
+///
+/// The loops run over an output row at a time: for each tap of the window in scan order
+/// (row by row, left to right), one pass over the outputs of the row whose window has that
+/// tap inside the input. Each output still sees its taps in scan order, and consecutive
+/// outputs are independent, so the passes pipeline (one window at a time is a chain of
+/// dependent compares: 7 ns per output of a 2×2 max pool).
+#[derive(Clone, Debug)]
+struct Windows {
+    /// The window on the sample's planes.
+    geometry: Geometry,
+    /// Per output row: its window's first input row inside the input, and how many of
+    /// its rows are inside.
+    rows: Vec<(usize, usize)>,
+    /// Per output column: how many of its window's columns are inside the input.
+    cols: Vec<usize>,
+    /// Per column tap `kw`: the output columns for which it is inside, and the input column
+    /// it reads for the first of them.
+    col_taps: Vec<(Range<usize>, usize)>,
+}
+
+impl Windows {
+    fn new(geometry: Geometry) -> Self {
+        let g = &geometry;
+        let rows = (0..g.output[0])
+            .map(|o| {
+                let taps = g.taps_of(0, o);
+                let first = if taps.is_empty() {
+                    0
+                } else {
+                    g.position(0, o, taps.start)
+                };
+                (first, taps.len())
+            })
+            .collect();
+        let cols = (0..g.output[1]).map(|o| g.taps_of(1, o).len()).collect();
+        let col_taps = (0..g.kernel[1])
+            .map(|kw| {
+                let outputs = g.valid(1, kw);
+                let first = if outputs.is_empty() {
+                    0
+                } else {
+                    g.position(1, outputs.start, kw)
+                };
+                (outputs, first)
+            })
+            .collect();
+        Windows {
+            rows,
+            cols,
+            col_taps,
+            geometry,
+        }
+    }
+
+    /// Input positions of a sample (C·H·W).
+    fn input_width(&self) -> usize {
+        self.geometry.channels * self.geometry.input_plane()
+    }
+
+    /// Output positions of a sample (C·OH·OW).
+    fn output_width(&self) -> usize {
+        self.geometry.channels * self.geometry.output_plane()
+    }
+
+    /// Work of pooling `rows` samples, for the thread split.
+    fn work(&self, rows: usize) -> usize {
+        FLOP_PER_TAP * rows * self.output_width() * self.geometry.taps()
+    }
+
+    /// For output row `oh`, every tap in scan order: `tap(line, outputs, first)` with `line`
+    /// the offset of the tap's input row in the channel, `outputs` the output columns whose
+    /// window has the tap inside the input, and `first` the input column the first of them
+    /// reads (the next ones read every `stride` columns).
+    #[inline(always)]
+    fn row_taps(&self, oh: usize, mut tap: impl FnMut(usize, Range<usize>, usize)) {
+        let g = &self.geometry;
+        let (ih0, nh) = self.rows[oh];
+        for i in 0..nh {
+            let line = (ih0 + i * g.dilation[0]) * g.input[1];
+            for (outputs, first) in &self.col_taps {
+                if !outputs.is_empty() {
+                    tap(line, outputs.clone(), *first);
+                }
+            }
+        }
+    }
+
+    /// Taps of output `(oh, ow)`'s window that read inside the input.
+    fn inside(&self, oh: usize, ow: usize) -> usize {
+        self.rows[oh].1 * self.cols[ow]
+    }
+}
+
 // -----------------------------------------------------------------------------------------
 // Max pooling
 
 /// The buffers of max pooling, shared by [`MaxPool2d`] and [`MaxPool1d`].
 #[derive(Clone, Debug)]
 struct MaxCore<F> {
-    /// The window on the sample's planes.
-    geometry: Geometry,
+    /// The window's positions.
+    windows: Windows,
     /// The maxima of the last forward, `[N, C·OH·OW]`.
     out: Scratch<F>,
     /// d loss / d x of the last backward, `[N, C·H·W]`.
@@ -123,13 +219,12 @@ impl<F: Float> MaxCore<F> {
             grad_input: Scratch::new(channels * geometry.input_plane()),
             argmax: Vec::new(),
             staging: Scratch::new(channels * geometry.input_plane()),
-            geometry,
+            windows: Windows::new(geometry),
         }
     }
 
     fn forward(&mut self, layer: &str, x: ArrayView2<'_, F>) {
-        let g = self.geometry;
-        let width = g.channels * g.input_plane();
+        let width = self.windows.input_width();
         assert_eq!(x.ncols(), width, "{layer}: input width");
         let rows = x.nrows();
         self.out.resize(rows);
@@ -139,7 +234,12 @@ impl<F: Float> MaxCore<F> {
             self.argmax.resize(outputs, NO_INPUT);
         }
         let x = contiguous_rows(x, &mut self.staging);
-        max_forward(&g, x, all(&mut self.out), &mut self.argmax[..outputs]);
+        max_forward(
+            &self.windows,
+            x,
+            all(&mut self.out),
+            &mut self.argmax[..outputs],
+        );
     }
 
     fn backward(
@@ -157,7 +257,7 @@ impl<F: Float> MaxCore<F> {
             x.dim() == (shape.0, self.grad_input.cols()) && grad_out.dim() == shape,
             "{layer}: backward on a different batch than forward"
         );
-        let g = self.geometry;
+        let g = self.windows.geometry;
         let (plane, out_plane) = (g.input_plane(), g.output_plane());
         let argmax = &self.argmax[..shape.0 * shape.1];
         per_sample(
@@ -187,10 +287,9 @@ impl<F: Float> MaxCore<F> {
     }
 
     fn predict(&self, layer: &str, x: ArrayView2<'_, F>) -> Array2<F> {
-        let g = self.geometry;
         assert_eq!(
             x.ncols(),
-            g.channels * g.input_plane(),
+            self.windows.input_width(),
             "{layer}: input width"
         );
         let mut staging = Scratch::new(x.ncols());
@@ -198,61 +297,67 @@ impl<F: Float> MaxCore<F> {
         let mut out = Array2::zeros((x.nrows(), self.out.cols()));
         let mut argmax = vec![NO_INPUT; out.len()];
         let slice = out.as_slice_mut().expect("a new array is contiguous");
-        max_forward(&g, x, slice, &mut argmax);
+        max_forward(&self.windows, x, slice, &mut argmax);
         out
     }
 }
 
 /// Max pooling of a batch: `out` and `argmax` (`[N, C·OH·OW]` each) from `x`.
-fn max_forward<F: Float>(g: &Geometry, x: ArrayView2<'_, F>, out: &mut [F], argmax: &mut [u32]) {
-    let width = g.channels * g.output_plane();
-    let work = FLOP_PER_TAP * x.nrows() * width * g.taps();
+fn max_forward<F: Float>(
+    windows: &Windows,
+    x: ArrayView2<'_, F>,
+    out: &mut [F],
+    argmax: &mut [u32],
+) {
+    let width = windows.output_width();
+    let (plane, out_plane) = (
+        windows.geometry.input_plane(),
+        windows.geometry.output_plane(),
+    );
     per_sample(
         x.nrows(),
-        work,
+        windows.work(x.nrows()),
         out,
         width,
         argmax,
         width,
-        |sample, out, at| {
-            max_sample(g, row(x, sample), out, at);
+        |sample, out, argmax| {
+            let channels = row(x, sample)
+                .chunks_exact(plane)
+                .zip(out.chunks_exact_mut(out_plane))
+                .zip(argmax.chunks_exact_mut(out_plane));
+            for ((x, out), argmax) in channels {
+                max_channel(windows, x, out, argmax);
+            }
         },
     );
 }
 
-/// One sample's max pooling. Windows are scanned row by row, left to right, and a value
-/// replaces the maximum only if it is larger (or NaN): ties go to the first maximum, as
-/// in PyTorch's CPU kernel, and so does the gradient.
-fn max_sample<F: Float>(g: &Geometry, x: &[F], out: &mut [F], argmax: &mut [u32]) {
-    let (plane, [_, w]) = (g.input_plane(), g.input);
-    let [oh_n, ow_n] = g.output;
-    let per_channel = out
-        .chunks_exact_mut(oh_n * ow_n)
-        .zip(argmax.chunks_exact_mut(oh_n * ow_n));
-    for (c, (out, argmax)) in per_channel.enumerate() {
-        let x = &x[c * plane..(c + 1) * plane];
-        for oh in 0..oh_n {
-            let khs = g.taps_of(0, oh);
-            for ow in 0..ow_n {
-                let kws = g.taps_of(1, ow);
-                let (mut best, mut at) = (F::neg_infinity(), NO_INPUT);
-                if !khs.is_empty() && !kws.is_empty() {
-                    at = (g.position(0, oh, khs.start) * w + g.position(1, ow, kws.start)) as u32;
-                }
-                for kh in khs.clone() {
-                    let line = g.position(0, oh, kh) * w;
-                    for kw in kws.clone() {
-                        let i = line + g.position(1, ow, kw);
-                        let v = x[i];
-                        if v > best || v.is_nan() {
-                            (best, at) = (v, i as u32);
-                        }
-                    }
-                }
-                out[oh * ow_n + ow] = best;
-                argmax[oh * ow_n + ow] = at;
+/// One channel's max pooling. Each window's taps are seen in scan order (row by row, left
+/// to right), and a value replaces the maximum only if it is larger (or NaN): ties go to
+/// the first maximum, as in PyTorch's CPU kernel, and so does the gradient. A window that
+/// reads only padding gives −∞ and [`NO_INPUT`].
+fn max_channel<F: Float>(windows: &Windows, x: &[F], out: &mut [F], argmax: &mut [u32]) {
+    let stride = windows.geometry.stride[1];
+    let ow_n = windows.cols.len();
+    let rows = out
+        .chunks_exact_mut(ow_n)
+        .zip(argmax.chunks_exact_mut(ow_n));
+    for (oh, (out, argmax)) in rows.enumerate() {
+        out.fill(F::neg_infinity());
+        argmax.fill(NO_INPUT);
+        windows.row_taps(oh, |line, outputs, first| {
+            let start = line + first;
+            for (k, ow) in outputs.enumerate() {
+                let i = start + k * stride;
+                let (v, best, at) = (x[i], &mut out[ow], &mut argmax[ow]);
+                // The first tap inside sets the index even if it is −∞ (PyTorch's start).
+                // Selects rather than a branch, which mispredicts on every other value.
+                let take = (v > *best) | v.is_nan() | (*at == NO_INPUT);
+                *best = if take { v } else { *best };
+                *at = if take { i as u32 } else { *at };
             }
-        }
+        });
     }
 }
 
@@ -435,8 +540,8 @@ impl<F: Float, const C: usize, const L: usize, const OL: usize> MaxPool1d<F, C, 
 /// The buffers of average pooling, shared by [`AvgPool2d`] and [`AvgPool1d`].
 #[derive(Clone, Debug)]
 struct AvgCore<F> {
-    /// The window on the sample's planes.
-    geometry: Geometry,
+    /// The window's positions.
+    windows: Windows,
     /// Whether padding counts in the divisor.
     count_include_pad: bool,
     /// The averages of the last forward, `[N, C·OH·OW]`.
@@ -469,21 +574,20 @@ impl<F: Float> AvgCore<F> {
             out: Scratch::new(channels * geometry.output_plane()),
             grad_input: Scratch::new(channels * geometry.input_plane()),
             staging: Scratch::new(channels * geometry.input_plane()),
-            geometry,
+            windows: Windows::new(geometry),
         }
     }
 
     fn forward(&mut self, layer: &str, x: ArrayView2<'_, F>) {
-        let g = self.geometry;
         assert_eq!(
             x.ncols(),
-            g.channels * g.input_plane(),
+            self.windows.input_width(),
             "{layer}: input width"
         );
         self.out.resize(x.nrows());
         self.grad_input.resize(x.nrows());
         let x = contiguous_rows(x, &mut self.staging);
-        avg_forward(&g, self.count_include_pad, x, all(&mut self.out));
+        avg_forward(&self.windows, self.count_include_pad, x, all(&mut self.out));
     }
 
     fn backward(
@@ -501,34 +605,33 @@ impl<F: Float> AvgCore<F> {
             x.dim() == (shape.0, self.grad_input.cols()) && grad_out.dim() == shape,
             "{layer}: backward on a different batch than forward"
         );
-        let g = self.geometry;
+        let windows = &self.windows;
         let include = self.count_include_pad;
-        let [oh_n, ow_n] = g.output;
-        let (plane, out_plane, w) = (g.input_plane(), g.output_plane(), g.input[1]);
+        let (plane, out_plane) = (
+            windows.geometry.input_plane(),
+            windows.geometry.output_plane(),
+        );
         per_sample(
             shape.0,
-            FLOP_PER_TAP * grad_out.len() * g.taps(),
+            windows.work(shape.0),
             all(&mut self.grad_input),
-            g.channels * plane,
+            windows.input_width(),
             &mut [0u8; 0][..],
             0,
             |sample, dx, _| {
                 dx.fill(F::zero());
                 let grads = grad_out.row(sample);
+                let stride = windows.geometry.stride[1];
+                let ow_n = windows.cols.len();
                 for (c, dx) in dx.chunks_exact_mut(plane).enumerate() {
-                    for oh in 0..oh_n {
-                        let khs = g.taps_of(0, oh);
-                        for ow in 0..ow_n {
-                            let kws = g.taps_of(1, ow);
-                            let count = divisor(&g, include, khs.len() * kws.len());
-                            let grad = grads[c * out_plane + oh * ow_n + ow] / count;
-                            for kh in khs.clone() {
-                                let line = g.position(0, oh, kh) * w;
-                                for kw in kws.clone() {
-                                    dx[line + g.position(1, ow, kw)] += grad;
-                                }
+                    let grads = grads.slice(ndarray::s![c * out_plane..(c + 1) * out_plane]);
+                    for (oh, grads) in grads.exact_chunks(ow_n).into_iter().enumerate() {
+                        windows.row_taps(oh, |line, outputs, first| {
+                            let inputs = dx[line + first..].iter_mut().step_by(stride);
+                            for (ow, d) in outputs.zip(inputs) {
+                                *d += grads[ow] / divisor(windows, include, oh, ow);
                             }
-                        }
+                        });
                     }
                 }
             },
@@ -536,67 +639,68 @@ impl<F: Float> AvgCore<F> {
     }
 
     fn predict(&self, layer: &str, x: ArrayView2<'_, F>) -> Array2<F> {
-        let g = self.geometry;
         assert_eq!(
             x.ncols(),
-            g.channels * g.input_plane(),
+            self.windows.input_width(),
             "{layer}: input width"
         );
         let mut staging = Scratch::new(x.ncols());
         let x = contiguous_rows(x, &mut staging);
         let mut out = Array2::zeros((x.nrows(), self.out.cols()));
         let slice = out.as_slice_mut().expect("a new array is contiguous");
-        avg_forward(&g, self.count_include_pad, x, slice);
+        avg_forward(&self.windows, self.count_include_pad, x, slice);
         out
     }
 }
 
-/// What a window's sum is divided by: the whole window with `count_include_pad`, else the
-/// `inside` taps that read the input (1 if none, whose sum is 0: PyTorch's output 0).
-fn divisor<F: Float>(g: &Geometry, count_include_pad: bool, inside: usize) -> F {
+/// What output `(oh, ow)`'s window sum is divided by: the whole window with
+/// `count_include_pad`, else the taps that read the input (1 if none, whose sum is 0:
+/// PyTorch's output 0).
+fn divisor<F: Float>(windows: &Windows, count_include_pad: bool, oh: usize, ow: usize) -> F {
     let count = if count_include_pad {
-        g.taps()
+        windows.geometry.taps()
     } else {
-        inside.max(1)
+        windows.inside(oh, ow).max(1)
     };
     F::from_f64(count as f64)
 }
 
-/// Average pooling of a batch into `out` (`[N, C·OH·OW]`).
+/// Average pooling of a batch into `out` (`[N, C·OH·OW]`): each window's sum in scan
+/// order, divided by its divisor.
 fn avg_forward<F: Float>(
-    g: &Geometry,
+    windows: &Windows,
     count_include_pad: bool,
     x: ArrayView2<'_, F>,
     out: &mut [F],
 ) {
-    let width = g.channels * g.output_plane();
-    let work = FLOP_PER_TAP * x.nrows() * width * g.taps();
-    let (plane, [_, w]) = (g.input_plane(), g.input);
-    let [oh_n, ow_n] = g.output;
+    let (plane, out_plane) = (
+        windows.geometry.input_plane(),
+        windows.geometry.output_plane(),
+    );
     per_sample(
         x.nrows(),
-        work,
+        windows.work(x.nrows()),
         out,
-        width,
+        windows.output_width(),
         &mut [0u8; 0][..],
         0,
         |sample, out, _| {
-            let x = row(x, sample);
-            for (c, out) in out.chunks_exact_mut(oh_n * ow_n).enumerate() {
-                let x = &x[c * plane..(c + 1) * plane];
-                for oh in 0..oh_n {
-                    let khs = g.taps_of(0, oh);
-                    for ow in 0..ow_n {
-                        let kws = g.taps_of(1, ow);
-                        let mut sum = F::zero();
-                        for kh in khs.clone() {
-                            let line = g.position(0, oh, kh) * w;
-                            for kw in kws.clone() {
-                                sum += x[line + g.position(1, ow, kw)];
-                            }
+            let channels = row(x, sample)
+                .chunks_exact(plane)
+                .zip(out.chunks_exact_mut(out_plane));
+            let stride = windows.geometry.stride[1];
+            let ow_n = windows.cols.len();
+            for (x, out) in channels {
+                for (oh, out) in out.chunks_exact_mut(ow_n).enumerate() {
+                    out.fill(F::zero());
+                    windows.row_taps(oh, |line, outputs, first| {
+                        let inputs = x[line + first..].iter().step_by(stride);
+                        for (sum, &v) in out[outputs].iter_mut().zip(inputs) {
+                            *sum += v;
                         }
-                        let count = divisor(g, count_include_pad, khs.len() * kws.len());
-                        out[oh * ow_n + ow] = sum / count;
+                    });
+                    for (ow, v) in out.iter_mut().enumerate() {
+                        *v /= divisor(windows, count_include_pad, oh, ow);
                     }
                 }
             }
