@@ -3,12 +3,12 @@
 //! CNN checked through `Model`; ImageNet-sized inputs (3×224×224) without stack overflow;
 //! inputs whose rows are not contiguous. (Thread-count independence: `conv_threads.rs`.)
 
-use axonal::activation::{Identity, Relu, Tanh};
+use axonal::activation::{Elu, Identity, Relu, Tanh};
 use axonal::gradcheck::{check_input_grad, check_model, numeric_gradient, relative_error};
 use axonal::init::Init;
 use axonal::layers::{
-    AvgPool1d, AvgPool2d, BatchNorm, Conv1d, Conv2d, Dense, GlobalAvgPool, LayerNorm, MaxPool1d,
-    MaxPool2d, Window1, Window2,
+    Activation, AvgPool1d, AvgPool2d, BatchNorm, Conv1d, Conv2d, Dense, Dropout, GlobalAvgPool,
+    LayerNorm, MaxPool1d, MaxPool2d, Window1, Window2,
 };
 use axonal::loss::{Loss, SoftmaxCrossEntropy};
 use axonal::model::{check_backward, check_input};
@@ -424,14 +424,17 @@ fn batchnorm_with_positions_updates_running_statistics_from_one_sample() {
 // ---------------------------------------------------------------------------------------
 // A small CNN through `Model`
 
-/// `input 1x6x6; conv2d 1->2 k=3 pad=1 tanh; maxpool 2; batchnorm; conv1d 2->3 k=3 (on
-/// [2, 9]); layernorm; global_avgpool; dense 3->3; softmax_ce`, written by hand the way the
-/// compiler generates a network.
+/// `input 1x6x6; conv2d 1->2 k=3 pad=1 tanh; maxpool 2; batchnorm; elu; dropout 0.3;
+/// conv1d 2->3 k=3 (on [2, 9]); layernorm; global_avgpool; dense 3->3; softmax_ce`, written
+/// by hand the way the compiler generates a network. The activation and the dropout work on
+/// the flattened `[2, 3, 3]` values as on any vector (the mask is frozen for the check).
 #[derive(Clone)]
 struct TinyCnn<F: Float> {
     conv: Conv2d<F, 1, 6, 6, 2, 6, 6, Tanh>,
     pool: MaxPool2d<F, 2, 6, 6, 3, 3>,
     bn: BatchNorm<F, 2, 9>,
+    act: Activation<F, Elu<F>, 18>,
+    drop: Dropout<F, 18>,
     conv1d: Conv1d<F, 2, 9, 3, 7, Identity>,
     ln: LayerNorm<F, 21>,
     gap: GlobalAvgPool<F, 3, 7>,
@@ -461,6 +464,8 @@ impl<F: Float> TinyCnn<F> {
             ),
             pool: MaxPool2d::new(Window2::pool([2, 2])),
             bn: BatchNorm::new(0.1, 1e-5),
+            act: Activation::new(Elu::default()),
+            drop: Dropout::new(0.3, rng),
             conv1d: Conv1d::new(Window1::new([3]), Identity, Init::XavierNormal, bias, rng),
             ln,
             gap: GlobalAvgPool::new(),
@@ -488,7 +493,9 @@ impl<F: Float> Model<F> for TinyCnn<F> {
         self.conv.forward(x, mode);
         self.pool.forward(self.conv.output(), mode);
         self.bn.forward(self.pool.output(), mode);
-        self.conv1d.forward(self.bn.output(), mode);
+        self.act.forward(self.bn.output(), mode);
+        self.drop.forward(self.act.output(), mode);
+        self.conv1d.forward(self.drop.output(), mode);
         self.ln.forward(self.conv1d.output(), mode);
         self.gap.forward(self.ln.output(), mode);
         self.fc.forward(self.gap.output(), mode);
@@ -525,9 +532,13 @@ impl<F: Float> Model<F> for TinyCnn<F> {
         self.ln
             .backward(self.conv1d.output(), self.gap.grad_input(), true);
         self.conv1d
-            .backward(self.bn.output(), self.ln.grad_input(), true);
+            .backward(self.drop.output(), self.ln.grad_input(), true);
+        self.drop
+            .backward(self.act.output(), self.conv1d.grad_input(), true);
+        self.act
+            .backward(self.bn.output(), self.drop.grad_input(), true);
         self.bn
-            .backward(self.pool.output(), self.conv1d.grad_input(), true);
+            .backward(self.pool.output(), self.act.grad_input(), true);
         self.pool
             .backward(self.conv.output(), self.bn.grad_input(), true);
         self.conv.backward(x, self.pool.grad_input(), input_grad);
@@ -551,6 +562,8 @@ impl<F: Float> Model<F> for TinyCnn<F> {
         let h = self.conv.predict(x);
         let h = self.pool.predict(h.view());
         let h = self.bn.predict(h.view());
+        let h = self.act.predict(h.view());
+        let h = self.drop.predict(h.view());
         let h = self.conv1d.predict(h.view());
         let h = self.ln.predict(h.view());
         let h = self.gap.predict(h.view());
@@ -564,6 +577,13 @@ fn a_small_cnn_passes_model_gradient_checks() {
     let x = random(4, 36, 31);
     let labels = [0, 2, 1, 2];
     let targets = TargetsView::Labels(&labels);
+    net.forward(x.view(), Mode::Train).unwrap();
+    net.drop.freeze_mask(true);
+    let dropped = net.drop.mask().iter().filter(|&&m| m == 0.0).count();
+    assert!(
+        dropped > 0 && dropped < 4 * 18,
+        "the mask drops some values"
+    );
     let c = check_model(&mut net, x.view(), targets, EPS).unwrap();
     assert_eq!(
         c.checked,
