@@ -142,58 +142,24 @@ fn targets(loss: &str, width: usize) -> String {
     }
 }
 
-/// One random activation, with its parameter sometimes (`leaky_relu 0.2`, `elu 0.7`).
-fn activation(rng: &mut Rng) -> String {
-    let name = rng.pick(&[
-        "identity",
-        "linear",
-        "step",
-        "sigmoid",
-        "tanh",
-        "relu",
-        "leaky_relu",
-        "elu",
-        "selu",
-        "gelu",
-        "gelu_tanh",
-        "silu",
-        "swish",
-        "softplus",
-        "mish",
-        "hard_sigmoid",
-        "softmax",
-        "log_softmax",
-    ]);
-    match name {
-        "leaky_relu" if rng.chance(60) => {
-            format!("leaky_relu {}", rng.pick(&["0.1", "0.3", "0.9"]))
-        }
-        "elu" if rng.chance(60) => format!("elu {}", rng.pick(&["0.5", "1", "1.5"])),
-        _ => name.to_string(),
+impl axonal_dsl::layers::Random for Rng {
+    fn below(&mut self, n: usize) -> usize {
+        Rng::below(self, n)
     }
 }
 
-/// A random weight initializer: random ones always, constants only before smooth
-/// activations (a constant layer puts every unit on a ReLU's kink together).
-fn init(rng: &mut Rng) -> String {
-    rng.pick(&[
-        "he",
-        "xavier",
-        "xavier_normal",
-        "xavier_uniform",
-        "glorot",
-        "glorot_uniform",
-        "he_normal",
-        "he_uniform",
-        "kaiming",
-        "kaiming_uniform",
-        "lecun_normal",
-        "lecun_uniform",
-        "normal(0, 0.5)",
-        "normal(0.1, 0.3)",
-        "uniform(-0.7, 0.7)",
-    ])
-    .to_string()
+/// A layer kind of the compiler's registry, each as often as its sample weight says.
+fn pick_kind(rng: &mut Rng) -> &'static dyn axonal_dsl::layers::Kind {
+    let kinds = axonal_dsl::layers::KINDS;
+    let total: usize = kinds.iter().map(|k| k.sample_weight()).sum();
+    let mut r = rng.below(total);
+    for kind in kinds {
+        if r < kind.sample_weight() {
+            return *kind;
+        }
+        r -= kind.sample_weight();
+    }
+    unreachable!("r < total")
 }
 
 /// Hands out hostile names from the pools, never the same twice in one scope.
@@ -253,78 +219,25 @@ fn network(
     let mut first = !explicit_input;
     let layers = rng.range(0, 5);
     for i in 0..layers {
-        let kind = if first { 0 } else { rng.below(6) };
-        let label = if rng.chance(40) {
+        // A kind of the registry, as often as its weight says, that can take this input.
+        let known = (!first).then_some(width);
+        let sample = loop {
+            if let Some(sample) = pick_kind(rng).sample(rng, known) {
+                break sample;
+            }
+        };
+        let label = if sample.freeze {
+            // Labelled: the test freezes its mask.
+            let field = format!("drop{i}");
+            freeze.push(field.clone());
+            format!("{field}: ")
+        } else if rng.chance(40) {
             format!("l{i}: ")
         } else {
             hostile_label(&mut labels)
         };
-        match kind {
-            // A dense layer, with an activation, an initializer, a bias, an L2 penalty.
-            0..=2 => {
-                let out = rng.range(1, 7);
-                let arrow = if first || rng.chance(30) {
-                    format!("{width}->{out}")
-                } else {
-                    out.to_string()
-                };
-                write!(src, " {label}dense {arrow}").unwrap();
-                if rng.chance(70) {
-                    write!(src, " {}", activation(rng)).unwrap();
-                }
-                if rng.chance(60) {
-                    write!(src, " init={}", init(rng)).unwrap();
-                }
-                if rng.chance(40) {
-                    let bias = rng.pick(&["0.1", "-0.2", "zeros", "ones", "normal(0, 0.1)"]);
-                    write!(src, " bias={bias}").unwrap();
-                }
-                if rng.chance(20) {
-                    write!(src, " l2={}", rng.pick(&["0.01", "0.5"])).unwrap();
-                }
-                src.push(';');
-                width = out;
-            }
-            // Maxout: k affine pieces per unit.
-            3 => {
-                let out = rng.range(1, 5);
-                // Random biases: with zero biases every piece ties at 0 wherever the input
-                // is 0 (after a step, a dropped unit), a kink no gradient check survives.
-                write!(
-                    src,
-                    " {label}maxout {out} k={} bias=normal(0, 0.5)",
-                    rng.range(2, 3)
-                )
-                .unwrap();
-                if rng.chance(40) {
-                    write!(src, " init={}", init(rng)).unwrap();
-                }
-                src.push(';');
-                width = out;
-            }
-            // Batch normalization, sometimes with its attributes.
-            4 => {
-                write!(src, " {label}batchnorm").unwrap();
-                if rng.chance(50) {
-                    write!(src, " momentum={}", rng.pick(&["0.1", "0.5", "1"])).unwrap();
-                }
-                if rng.chance(50) {
-                    write!(src, " eps={}", rng.pick(&["1e-5", "1e-3", "0.1"])).unwrap();
-                }
-                src.push(';');
-            }
-            // Dropout (labelled: the test freezes its mask) or an activation statement.
-            _ => {
-                if rng.chance(50) {
-                    let field = format!("drop{i}");
-                    write!(src, " {field}: dropout {}", rng.pick(&["0", "0.2", "0.5"])).unwrap();
-                    freeze.push(field);
-                } else {
-                    write!(src, " {label}{}", activation(rng)).unwrap();
-                }
-                src.push(';');
-            }
-        }
+        write!(src, " {label}{};", sample.text).unwrap();
+        width = sample.output;
         first = false;
     }
 
@@ -480,6 +393,39 @@ fn main() {
     let dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     std::fs::write(Path::new(&dir).join("random_networks.rs"), out).expect("write OUT_DIR");
     names(Path::new(&dir));
+    kinds(Path::new(&dir));
+}
+
+/// Writes `kinds.rs` for `tests/kinds.rs`: one network per example of every registered layer
+/// kind (`Kind::examples`), so that every runtime type the compiler can name is compiled
+/// against the runtime (under `deny(warnings)`) and run, and a function that runs them.
+fn kinds(dir: &Path) {
+    let mut source = String::new();
+    let mut run = String::new();
+    for kind in axonal_dsl::layers::KINDS {
+        for body in kind.examples() {
+            let name = format!("K{}", run.lines().count());
+            writeln!(source, "/// `{body}`.\npub {name} {{ {body} }}").unwrap();
+            writeln!(
+                run,
+                "    ({body:?}, super::run({name}::<::core::primitive::f64>::seeded(1))),"
+            )
+            .unwrap();
+        }
+    }
+    let code = axonal_dsl::emit(&source).unwrap_or_else(|d| {
+        panic!(
+            "{}",
+            axonal_dsl::diagnostic::render_all(&d, "kinds.nn", &source, false)
+        )
+    });
+    let out = format!(
+        "// Generated by tests/build.rs: every example of every layer kind.\n{code}\n\
+         /// Each example's body and what running its network gave.\n\
+         pub fn exercise() -> ::std::vec::Vec<(&'static ::core::primitive::str, ::core::result::Result<(), ::std::string::String>)> {{\n\
+         \x20   ::std::vec![\n{run}    ]\n}}\n"
+    );
+    std::fs::write(dir.join("kinds.rs"), out).expect("write OUT_DIR");
 }
 
 /// The source of one network per accepted name, named so and with its loss labelled so,

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use crate::ast::{self, Arg, Attr, Ident, NetworkDecl, Number, SourceFile, Span, Statement, Value};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::{Activation, Init, Layer, LayerKind, Loss, LossKind, Network, Program, Reduction};
+use crate::ir::{Activation, Init, Layer, Loss, LossKind, Network, Program, Reduction};
+use crate::layers::{self, Checked, Role, Strip};
 use crate::summary::thousands;
 use crate::vocab::{self, did_you_mean, OutputNeed};
 
@@ -61,7 +62,7 @@ pub fn check(file: &SourceFile) -> Result<Program, Vec<Diagnostic>> {
         } else {
             names.insert(&decl.name.name, decl.name.span.clone());
         }
-        if let Some(network) = NetworkChecker::new(&mut diags, &decl.name.name).network(decl) {
+        if let Some(network) = Checker::new(&mut diags, &decl.name.name).network(decl) {
             networks.push(network);
         }
     }
@@ -79,8 +80,10 @@ struct Width {
     span: Span,
 }
 
-/// Walks one network's statements.
-struct NetworkChecker<'d> {
+/// Walks one network's statements: the shared state and helpers that every layer kind's
+/// [`check`](crate::layers::Kind::check) reports its mistakes through and reads and sets the
+/// width flowing between layers with.
+pub struct Checker<'d> {
     diags: &'d mut Vec<Diagnostic>,
     /// The network's name, for messages.
     name: &'d str,
@@ -105,9 +108,9 @@ struct NetworkChecker<'d> {
     failed: bool,
 }
 
-impl<'d> NetworkChecker<'d> {
+impl<'d> Checker<'d> {
     fn new(diags: &'d mut Vec<Diagnostic>, name: &'d str) -> Self {
-        NetworkChecker {
+        Checker {
             diags,
             name,
             width: None,
@@ -124,7 +127,8 @@ impl<'d> NetworkChecker<'d> {
         }
     }
 
-    fn error(&mut self, diagnostic: Diagnostic) {
+    /// Reports a mistake; the network will not compile.
+    pub(crate) fn error(&mut self, diagnostic: Diagnostic) {
         self.failed = true;
         self.diags.push(diagnostic);
     }
@@ -188,15 +192,13 @@ impl<'d> NetworkChecker<'d> {
         let Some(last) = self.layers.last_mut() else {
             return;
         };
-        match &mut last.kind {
-            LayerKind::Dense { activation, .. } if *activation == needs => {
-                *activation = Activation::Identity;
-            }
+        match last.spec.strip_activation(needs) {
+            Strip::Stripped => {}
             // A stand-alone activation goes away, unless it is all the network has.
-            LayerKind::Activation(a) if *a == needs && layers > 1 => {
+            Strip::Whole if layers > 1 => {
                 self.layers.pop();
             }
-            _ => return,
+            Strip::Whole | Strip::No => return,
         }
         loss.kind = on_logits;
         loss.fused = Some(needs);
@@ -223,22 +225,17 @@ impl<'d> NetworkChecker<'d> {
             }
         }
         let name = s.keyword.name.as_str();
-        if let Some(word) = vocab::layer(name) {
-            if word.name == "input" {
-                self.input(s);
+        if let Some(kind) = layers::kind(name) {
+            let attrs: Vec<&str> = kind.attrs().iter().map(|a| a.name).collect();
+            self.check_attrs(s, &attrs);
+            if kind.role() == Role::Input {
+                kind.check(self, s);
             } else {
-                self.check_attrs(s, word.attrs);
-                match word.name {
-                    "dense" => self.dense(s),
-                    "dropout" => self.dropout(s),
-                    "batchnorm" => self.batchnorm(s),
-                    "maxout" => self.maxout(s),
-                    _ => unreachable!("every layer word has a checker"),
+                let field = self.field(s, name);
+                if let Some(checked) = kind.check(self, s) {
+                    self.push(field, s, checked);
                 }
             }
-        } else if let Some(word) = vocab::activation(name) {
-            self.check_attrs(s, &[]);
-            self.activation_statement(s, word);
         } else if let Some(word) = vocab::loss_word(name) {
             self.loss(s, word);
         } else {
@@ -250,7 +247,13 @@ impl<'d> NetworkChecker<'d> {
             .label("not a layer, activation or loss");
             d = match did_you_mean(name, vocab::statement_names()) {
                 Some(best) => d.help(format!("did you mean `{best}`?")),
-                None => d.help("layers are `input`, `dense`, `maxout`, `batchnorm`, `dropout`; activations such as `relu`; losses such as `softmax_ce`"),
+                None => d.help(format!(
+                    "layers are {}; activations such as `relu`; losses such as `softmax_ce`",
+                    vocab::layer_words()
+                        .map(|w| format!("`{w}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
             };
             self.error(d);
         }
@@ -351,7 +354,7 @@ impl<'d> NetworkChecker<'d> {
     }
 
     /// A width written as a number: a positive whole number.
-    fn width_number(&mut self, n: &Number) -> Option<usize> {
+    pub(crate) fn width_number(&mut self, n: &Number) -> Option<usize> {
         if !n.is_integer || n.value < 0.0 {
             self.error(
                 Diagnostic::new(
@@ -390,8 +393,30 @@ impl<'d> NetworkChecker<'d> {
         Some(n.value as usize)
     }
 
+    /// Whether a layer came before.
+    pub(crate) fn has_layers(&self) -> bool {
+        !self.layers.is_empty()
+    }
+
+    /// The width flowing out of the statements so far, if known.
+    pub(crate) fn width(&self) -> Option<usize> {
+        self.width.as_ref().map(|w| w.value)
+    }
+
+    /// Sets the width flowing on to `value`, set by the text at `span` (which a later
+    /// mismatch points at).
+    pub(crate) fn flow(&mut self, value: usize, span: Span) {
+        self.width = Some(Width { value, span });
+    }
+
+    /// Records that an error already given explains why the width is unknown, so later
+    /// layers do not repeat it.
+    pub(crate) fn width_unknown_explained(&mut self) {
+        self.width_unknown_reported = true;
+    }
+
     /// The width flowing into a layer, or an error at `at` saying it cannot be known.
-    fn incoming(&mut self, at: &Ident) -> Option<Width> {
+    pub(crate) fn incoming(&mut self, at: &Ident) -> Option<usize> {
         if self.width.is_none() && !self.width_unknown_reported {
             self.width_unknown_reported = true;
             self.error(
@@ -404,12 +429,16 @@ impl<'d> NetworkChecker<'d> {
                 .help("start the network with `input N;`, or give the first layer both widths: `dense N->128`"),
             );
         }
-        self.width.clone()
+        self.width()
     }
 
     /// Reads `FROM->TO` or `TO` and checks `FROM` against the incoming width.
     /// Returns (input, output, span of the output width).
-    fn layer_widths(&mut self, s: &Statement, arg: Option<&Arg>) -> Option<(usize, usize, Span)> {
+    pub(crate) fn layer_widths(
+        &mut self,
+        s: &Statement,
+        arg: Option<&Arg>,
+    ) -> Option<(usize, usize, Span)> {
         let (from, to) = match arg {
             Some(Arg::Arrow { from, to, .. }) => (Some(from), to),
             Some(Arg::Number(to)) => (None, to),
@@ -477,7 +506,7 @@ impl<'d> NetworkChecker<'d> {
                 declared
             }
             None => match self.incoming(&s.keyword) {
-                Some(incoming) => incoming.value,
+                Some(incoming) => incoming,
                 None => {
                     // The output width is still known: later layers can be checked against it.
                     if let Some(value) = output {
@@ -493,153 +522,8 @@ impl<'d> NetworkChecker<'d> {
         Some((input, output?, to.span.clone()))
     }
 
-    fn input(&mut self, s: &Statement) {
-        self.check_attrs(s, &[]);
-        if !self.layers.is_empty() || self.width.is_some() {
-            self.error(
-                Diagnostic::new(
-                    Code::BadArgument,
-                    s.keyword.span.clone(),
-                    "`input` must be the first statement",
-                )
-                .label("the input width is already known here")
-                .help("move `input` to the top of the network, or remove it"),
-            );
-            return;
-        }
-        let mut args = s.args.iter();
-        match args.next() {
-            Some(Arg::Number(n)) => match self.width_number(n) {
-                Some(value) => {
-                    self.width = Some(Width {
-                        value,
-                        span: n.span.clone(),
-                    })
-                }
-                // The error just given is why later layers cannot know their input width.
-                None => self.width_unknown_reported = true,
-            },
-            _ => {
-                self.width_unknown_reported = true;
-                self.error(
-                    Diagnostic::new(Code::BadArgument, s.span.clone(), "`input` takes one width")
-                        .label("expected `input N`")
-                        .help("for 28×28 images write `input 784`"),
-                )
-            }
-        }
-        for extra in args {
-            self.unexpected_arg(s, extra, "nothing more");
-        }
-    }
-
-    fn dense(&mut self, s: &Statement) {
-        let field = self.field(s, "dense");
-        let widths = self.layer_widths(s, s.args.first());
-        let activation = self.dense_activation(s);
-        let Some((input, output, out_span)) = widths else {
-            return;
-        };
-        self.width = Some(Width {
-            value: output,
-            span: out_span,
-        });
-        let attr = |name: &str| s.attrs.iter().find(|a| a.name.name == name);
-        let activation = activation.unwrap_or(Activation::Identity);
-        let mut weight_init = default_init(activation);
-        if let Some(a) = attr("init") {
-            if let Some(init) = self.init(a) {
-                weight_init = fit_init_to(activation, init);
-            }
-        }
-        if let Some(a) = attr("weights") {
-            if attr("init").is_some() {
-                self.error(
-                    Diagnostic::new(
-                        Code::BadAttributeValue,
-                        a.name.span.clone(),
-                        "`weights` and `init` both set the weights",
-                    )
-                    .label("exact weights here")
-                    .help("keep `weights=[…]` for fixed values or `init=…` for random ones"),
-                );
-            }
-            if let Some(values) = self.number_list(a, input * output, || {
-                format!(
-                    "{output} output{} × {input} input{}, one row per output",
-                    plural(output),
-                    plural(input)
-                )
-            }) {
-                weight_init = Init::Values(values);
-            }
-        }
-        let mut bias_init = Init::Zeros;
-        if let Some(a) = attr("bias") {
-            let init = match &a.value {
-                Value::Number(n) => self.constant(a, n.value),
-                Value::List { .. } => self
-                    .number_list(a, output, || "one per output".to_string())
-                    .map(Init::Values),
-                _ => self.init(a),
-            };
-            if let Some(init) = init {
-                bias_init = init;
-            }
-        }
-        let mut l2 = 0.0;
-        if let Some(a) = attr("l2") {
-            match &a.value {
-                Value::Number(n) if n.value >= 0.0 && fits_f32(n.value) => l2 = n.value,
-                _ => self.bad_value(a, "a penalty of 0 or more, finite in f32, e.g. `l2=1e-4`"),
-            }
-        }
-        self.push(
-            field,
-            s,
-            LayerKind::Dense {
-                activation,
-                weight_init,
-                bias_init,
-                l2,
-            },
-            input,
-            output,
-        );
-    }
-
-    /// The optional activation after a dense layer's width, with its optional parameter.
-    fn dense_activation(&mut self, s: &Statement) -> Option<Activation> {
-        let mut rest = s.args.iter().skip(1);
-        let first = rest.next()?;
-        let Arg::Ident(name) = first else {
-            self.unexpected_arg(s, first, "an activation such as `relu`");
-            return None;
-        };
-        if vocab::activation(&name.name).is_none()
-            && vocab::statement_names().any(|n| n == name.name)
-        {
-            // `dense 3 mse`: a loss or layer where the activation goes, most likely a
-            // missing `;` (unexpected_arg says so), not a misspelt activation.
-            self.unexpected_arg(s, first, "an activation such as `relu`");
-            return None;
-        }
-        let takes_param = vocab::activation(&name.name).is_some_and(|w| w.param.is_some());
-        let param = match rest.next() {
-            Some(Arg::Number(n)) if takes_param => Some(n),
-            Some(extra) => {
-                self.unexpected_arg(s, extra, "nothing more");
-                None
-            }
-            None => None,
-        };
-        if let Some(extra) = rest.next() {
-            self.unexpected_arg(s, extra, "nothing more");
-        }
-        self.activation_name(name, param)
-    }
-
-    fn unexpected_arg(&mut self, s: &Statement, arg: &Arg, expected: &str) {
+    /// Reports an argument the statement does not take; `expected` says what it takes there.
+    pub(crate) fn unexpected_arg(&mut self, s: &Statement, arg: &Arg, expected: &str) {
         let help = match arg {
             // `input 784 ⏎ dense 784->128` reads as one statement: say what is likely missing.
             Arg::Ident(word) if vocab::statement_names().any(|n| n == word.name) => {
@@ -656,233 +540,6 @@ impl<'d> NetworkChecker<'d> {
             .label(format!("expected {expected}"))
             .help(help),
         );
-    }
-
-    /// Resolves an activation name and its optional parameter.
-    fn activation_name(&mut self, name: &Ident, param: Option<&Number>) -> Option<Activation> {
-        let Some(word) = vocab::activation(&name.name) else {
-            let mut d = Diagnostic::new(
-                Code::UnknownActivation,
-                name.span.clone(),
-                format!("unknown activation `{}`", name.name),
-            )
-            .label("not an activation");
-            let names = vocab::ACTIVATIONS.iter().map(|w| w.name);
-            d = match did_you_mean(&name.name, names) {
-                Some(best) => d.help(format!("did you mean `{best}`?")),
-                None => d.help("activations include `relu`, `sigmoid`, `tanh`, `softmax`, `step`"),
-            };
-            self.error(d);
-            return None;
-        };
-        let value = match (word.param, param) {
-            (Some((_, default)), None) => default,
-            (Some((what, _)), Some(n)) => {
-                let ok = match what {
-                    "slope" => (0.0..1.0).contains(&n.value),
-                    _ => positive_in_f32(n.value),
-                };
-                if !ok {
-                    let (range, example) = match what {
-                        "slope" => ("in [0, 1)", "`leaky_relu 0.01`"),
-                        _ => ("greater than 0 in f32", "`elu 1.0`"),
-                    };
-                    self.error(
-                        Diagnostic::new(
-                            Code::BadArgument,
-                            n.span.clone(),
-                            format!(
-                                "the {what} of `{}` must be {range}, found {}",
-                                word.name,
-                                written(n)
-                            ),
-                        )
-                        .label(format!("the {what}"))
-                        .help(format!("for example {example}")),
-                    );
-                    return None;
-                }
-                n.value
-            }
-            (None, _) => 0.0,
-        };
-        Some((word.make)(value))
-    }
-
-    fn activation_statement(&mut self, s: &Statement, word: &vocab::ActivationWord) {
-        let field = self.field(s, word.name);
-        let incoming = self.incoming(&s.keyword);
-        let mut args = s.args.iter();
-        let mut param = None;
-        if word.param.is_some() {
-            match args.next() {
-                Some(Arg::Number(n)) => param = Some(n),
-                Some(arg) => self.unexpected_arg(s, arg, "a number"),
-                None => {}
-            }
-        }
-        for arg in args {
-            self.unexpected_arg(s, arg, "nothing");
-        }
-        let activation = self.activation_name(&s.keyword, param);
-        if let (Some(incoming), Some(activation)) = (incoming, activation) {
-            let width = incoming.value;
-            self.push(field, s, LayerKind::Activation(activation), width, width);
-        }
-    }
-
-    fn dropout(&mut self, s: &Statement) {
-        let field = self.field(s, "dropout");
-        let incoming = self.incoming(&s.keyword);
-        let rate = match s.args.as_slice() {
-            [Arg::Number(p)] if (0.0..1.0).contains(&p.value) => Some(p.value),
-            [Arg::Number(p)] => {
-                self.error(
-                    Diagnostic::new(
-                        Code::DropoutRate,
-                        p.span.clone(),
-                        format!("a dropout rate must be in [0, 1), found {}", written(p)),
-                    )
-                    .label("the fraction of units dropped in training")
-                    .help("`dropout 0.5` drops half the units; 1 would drop them all"),
-                );
-                None
-            }
-            _ => {
-                self.error(
-                    Diagnostic::new(
-                        Code::BadArgument,
-                        s.span.clone(),
-                        "`dropout` takes one rate",
-                    )
-                    .label("expected `dropout P`")
-                    .help("write e.g. `dropout 0.5`"),
-                );
-                None
-            }
-        };
-        if let (Some(incoming), Some(rate)) = (incoming, rate) {
-            let width = incoming.value;
-            self.push(field, s, LayerKind::Dropout { rate }, width, width);
-        }
-    }
-
-    fn batchnorm(&mut self, s: &Statement) {
-        let field = self.field(s, "batchnorm");
-        let incoming = self.incoming(&s.keyword);
-        for arg in &s.args {
-            self.unexpected_arg(s, arg, "only `momentum=` and `eps=`");
-        }
-        let (mut momentum, mut eps) = (Some(0.1), Some(1e-5));
-        for attr in &s.attrs {
-            let (slot, ok, expected): (_, fn(f64) -> bool, _) = match attr.name.name.as_str() {
-                "momentum" => (
-                    &mut momentum,
-                    |v| (0.0..=1.0).contains(&v),
-                    "a momentum in [0, 1]",
-                ),
-                "eps" => (
-                    &mut eps,
-                    positive_in_f32,
-                    "an epsilon greater than 0 in f32",
-                ),
-                _ => continue,
-            };
-            match &attr.value {
-                Value::Number(n) if ok(n.value) => *slot = Some(n.value),
-                _ => {
-                    *slot = None;
-                    self.bad_value(attr, expected);
-                }
-            }
-        }
-        if let (Some(incoming), Some(momentum), Some(eps)) = (incoming, momentum, eps) {
-            let width = incoming.value;
-            self.push(
-                field,
-                s,
-                LayerKind::BatchNorm { momentum, eps },
-                width,
-                width,
-            );
-        }
-    }
-
-    fn maxout(&mut self, s: &Statement) {
-        let field = self.field(s, "maxout");
-        let widths = self.layer_widths(s, s.args.first());
-        for arg in s.args.iter().skip(1) {
-            self.unexpected_arg(s, arg, "only `k=`");
-        }
-        let attr = |name: &str| s.attrs.iter().find(|a| a.name.name == name);
-        let k = match attr("k") {
-            Some(a) => match &a.value {
-                Value::Number(n) if n.is_integer && n.value >= 2.0 && n.value <= 64.0 => {
-                    Some(n.value as usize)
-                }
-                value => {
-                    let (message, help) = match value {
-                        Value::Number(n) if !n.is_integer => (
-                            format!("the number of pieces must be a whole number, found {}", written(n)),
-                            "write e.g. `k=2`".to_string(),
-                        ),
-                        Value::Number(n) if n.value < 2.0 => (
-                            format!("maxout needs at least 2 pieces per unit, found {}", n.text),
-                            "`k=2` is the course's max(w1ᵀx + b1, w2ᵀx + b2); k=1 would be a plain dense layer".to_string(),
-                        ),
-                        Value::Number(n) => (
-                            format!("maxout takes at most 64 pieces per unit, found {}", n.text),
-                            "each piece is a dense layer of its own: k pieces hold k times the weights; k=2 to k=5 is usual".to_string(),
-                        ),
-                        _ => (
-                            "`k` is the number of pieces per unit".to_string(),
-                            "write e.g. `k=2`".to_string(),
-                        ),
-                    };
-                    self.error(
-                        Diagnostic::new(Code::BadAttributeValue, a.value.span(), message)
-                            .label("expected a whole number from 2 to 64")
-                            .help(help),
-                    );
-                    None
-                }
-            },
-            None => {
-                self.error(
-                    Diagnostic::new(
-                        Code::BadArgument,
-                        s.keyword.span.clone(),
-                        "`maxout` needs the number of pieces",
-                    )
-                    .label("missing `k=`")
-                    .help("write e.g. `maxout 128->64 k=2`"),
-                );
-                None
-            }
-        };
-        let weight_init = match attr("init") {
-            Some(a) => self.init(a),
-            None => Some(Init::XavierNormal),
-        };
-        let bias_init = match attr("bias") {
-            Some(a) => self.init(a),
-            None => Some(Init::Zeros),
-        };
-        let Some((input, output, out_span)) = widths else {
-            return;
-        };
-        self.width = Some(Width {
-            value: output,
-            span: out_span,
-        });
-        if let (Some(k), Some(weight_init), Some(bias_init)) = (k, weight_init, bias_init) {
-            let kind = LayerKind::Maxout {
-                k,
-                weight_init,
-                bias_init,
-            };
-            self.push(field, s, kind, input, output);
-        }
     }
 
     fn loss(&mut self, s: &Statement, word: &vocab::LossWord) {
@@ -1005,13 +662,13 @@ impl<'d> NetworkChecker<'d> {
         );
     }
 
-    fn push(&mut self, field: String, s: &Statement, kind: LayerKind, input: usize, output: usize) {
+    fn push(&mut self, field: String, s: &Statement, checked: Checked) {
         let layer = Layer {
             field,
             docs: s.docs.clone(),
-            kind,
-            input,
-            output,
+            spec: checked.spec,
+            input: checked.input,
+            output: checked.output,
         };
         self.count_size(s, &layer);
         self.layers.push(layer);
@@ -1078,7 +735,8 @@ impl<'d> NetworkChecker<'d> {
         }
     }
 
-    fn bad_value(&mut self, attr: &Attr, expected: &str) {
+    /// Reports a bad attribute value; `expected` says what it takes.
+    pub(crate) fn bad_value(&mut self, attr: &Attr, expected: &str) {
         self.error(
             Diagnostic::new(
                 Code::BadAttributeValue,
@@ -1090,7 +748,7 @@ impl<'d> NetworkChecker<'d> {
     }
 
     /// A list attribute of exactly `len` numbers.
-    fn number_list(
+    pub(crate) fn number_list(
         &mut self,
         attr: &Attr,
         len: usize,
@@ -1154,7 +812,7 @@ impl<'d> NetworkChecker<'d> {
     }
 
     /// `Init::Constant(v)`, if `v` fits in `f32`.
-    fn constant(&mut self, attr: &Attr, v: f64) -> Option<Init> {
+    pub(crate) fn constant(&mut self, attr: &Attr, v: f64) -> Option<Init> {
         if fits_f32(v) {
             return Some(Init::Constant(v));
         }
@@ -1174,7 +832,7 @@ impl<'d> NetworkChecker<'d> {
     }
 
     /// An initializer: `he`, `normal(0, 0.01)`, `0.1`.
-    fn init(&mut self, attr: &Attr) -> Option<Init> {
+    pub(crate) fn init(&mut self, attr: &Attr) -> Option<Init> {
         let (name, args, span) = match &attr.value {
             Value::Number(n) => return self.constant(attr, n.value),
             Value::Ident(i) => (i, &[][..], i.span.clone()),
@@ -1303,42 +961,23 @@ pub fn default_init(activation: Activation) -> Init {
     }
 }
 
-/// `he` before a leaky ReLU means Kaiming with the ReLU's own slope, as in PyTorch's
-/// `kaiming_normal_(w, a=slope, nonlinearity="leaky_relu")`.
-fn fit_init_to(activation: Activation, init: Init) -> Init {
-    match (activation, init) {
-        (Activation::LeakyRelu(a), Init::HeNormal) => Init::KaimingNormal { a },
-        (Activation::LeakyRelu(a), Init::HeUniform) => Init::KaimingUniform { a },
-        (_, init) => init,
-    }
-}
-
-/// "s" unless `n` is one.
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
 /// The help of every "beyond f32's range" error.
 const F32_HELP: &str = "networks are generic over the float type, f32 by default, whose largest finite value is about 3.4e38; use values that fit";
 
 /// Whether `v` stays finite when rounded to `f32` (see [`F32_MAX`]).
-fn fits_f32(v: f64) -> bool {
+pub(crate) fn fits_f32(v: f64) -> bool {
     v.abs() <= F32_MAX
 }
 
 /// Whether `v` is greater than 0 and stays so, and finite, when rounded to `f32`: an
 /// epsilon of `1e-50` would be 0 in `f32`. Messages call this "greater than 0 in f32".
-fn positive_in_f32(v: f64) -> bool {
+pub(crate) fn positive_in_f32(v: f64) -> bool {
     v > 0.0 && fits_f32(v) && (v as f32) > 0.0
 }
 
 /// A number as written, and what it rounded to when the text holds more digits than an
 /// `f64` keeps: `0.99999999999999999, which rounds to 1`.
-fn written(n: &Number) -> String {
+pub(crate) fn written(n: &Number) -> String {
     /// The significant digits of a decimal's mantissa: no sign, point, or leading and
     /// trailing zeros.
     fn significant(text: &str) -> String {
@@ -1386,7 +1025,8 @@ fn check_ident(ident: &ast::Ident, what: &str, diags: &mut Vec<Diagnostic>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::LayerKind;
+    use crate::layers::activation::ActivationLayer;
+    use crate::layers::dense::Dense;
 
     fn check_ok(src: &str) -> Program {
         crate::check_source(src).unwrap_or_else(|d| panic!("{d:#?}"))
@@ -1420,10 +1060,14 @@ mod tests {
         let acts: Vec<_> = p.networks[0]
             .layers
             .iter()
-            .map(|l| match &l.kind {
-                LayerKind::Dense { activation, .. } => *activation,
-                LayerKind::Activation(a) => *a,
-                other => panic!("{other:?}"),
+            .map(|l| {
+                if let Some(dense) = l.spec.downcast_ref::<Dense>() {
+                    dense.activation
+                } else if let Some(ActivationLayer(a)) = l.spec.downcast_ref() {
+                    *a
+                } else {
+                    panic!("{:?}", l.spec)
+                }
             })
             .collect();
         assert_eq!(
@@ -1445,9 +1089,9 @@ mod tests {
         let inits: Vec<_> = p.networks[0]
             .layers
             .iter()
-            .map(|l| match &l.kind {
-                LayerKind::Dense { weight_init, .. } => weight_init.clone(),
-                other => panic!("{other:?}"),
+            .map(|l| match l.spec.downcast_ref::<Dense>() {
+                Some(dense) => dense.weight_init.clone(),
+                None => panic!("{:?}", l.spec),
             })
             .collect();
         assert_eq!(

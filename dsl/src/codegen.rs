@@ -2,17 +2,17 @@
 //! its constructor, `predict`, and an `impl ::axonal::Model` whose forward and
 //! backward passes are written out layer by layer.
 //!
-//! Each layer kind's code lives in one place: `layer_type` (its field type),
-//! `layer_new` (its constructor). The rest is the same for every layer: forward
-//! calls `forward(input, mode)`, backward calls `backward(input, grad, need_input_grad)`
-//! in reverse. Generated code names the runtime only by absolute path (`::axonal::…`).
+//! A layer kind's own code (its field type and constructor) lives with the kind in
+//! [`crate::layers`]; this module writes the network around it, the same for every layer:
+//! forward calls `forward(input, mode)`, backward calls `backward(input, grad,
+//! need_input_grad)` in reverse. Generated code names the runtime only by absolute path
+//! (`::axonal::…`).
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
-use crate::ir::{
-    Activation, Init, Layer, LayerKind, Loss, LossKind, Network, Program, Reduction, Visibility,
-};
+use crate::ir::{Init, Layer, Loss, LossKind, Network, Program, Reduction, Visibility};
+pub use crate::layers::activation::activation_source;
 
 /// Generates the code of every network of a program.
 pub fn generate(program: &Program) -> TokenStream {
@@ -41,17 +41,18 @@ pub fn format(tokens: TokenStream) -> String {
     }
 }
 
-fn ident(name: &str) -> Ident {
+/// An identifier at the call site.
+pub(crate) fn ident(name: &str) -> Ident {
     Ident::new(name, Span::call_site())
 }
 
 /// An integer literal without a type suffix: `784`, not `784usize`.
-fn int(n: usize) -> Literal {
+pub(crate) fn int(n: usize) -> Literal {
     Literal::usize_unsuffixed(n)
 }
 
 /// A float literal that survives the round trip through text, sign included.
-fn float(v: f64) -> TokenStream {
+pub(crate) fn float(v: f64) -> TokenStream {
     let lit = Literal::f64_unsuffixed(v.abs());
     if v.is_sign_negative() && v != 0.0 {
         quote!(-#lit)
@@ -178,22 +179,17 @@ fn network(net: &Network) -> TokenStream {
     let summary = raw_string(&crate::summary::table(net));
     let fields = net.layers.iter().map(|layer| {
         let field = user_ident(&layer.field);
-        let ty = layer_type(layer, &float);
+        let ty = layer.spec.field_type(&float, layer.io());
         let doc = layer_doc(layer);
         quote! { #(#[doc = #doc])* pub #field: #ty, }
     });
     let inits = net.layers.iter().map(|layer| {
         let field = user_ident(&layer.field);
-        let new = layer_new(layer);
+        let new = layer.spec.constructor(layer.io());
         quote! { #field: #new, }
     });
     // Fixed networks (activations only) draw nothing: say so instead of warning.
-    let draws = net.layers.iter().any(|l| {
-        matches!(
-            l.kind,
-            LayerKind::Dense { .. } | LayerKind::Maxout { .. } | LayerKind::Dropout { .. }
-        )
-    });
+    let draws = net.layers.iter().any(|l| l.spec.draws());
     let unused_rng = if draws {
         quote!()
     } else {
@@ -361,7 +357,7 @@ fn model_impl(net: &Network, name: &Ident, float: &Ident) -> TokenStream {
     let penalties: Vec<TokenStream> = net
         .layers
         .iter()
-        .filter(|l| matches!(l.kind, LayerKind::Dense { l2, .. } if l2 > 0.0))
+        .filter(|l| l.spec.has_penalty())
         .map(|l| {
             let f = user_ident(&l.field);
             quote!(+ self.#f.penalty())
@@ -462,138 +458,8 @@ fn model_impl(net: &Network, name: &Ident, float: &Ident) -> TokenStream {
     }
 }
 
-/// The runtime type of a layer's field, `f` being the float type parameter.
-fn layer_type(layer: &Layer, f: &Ident) -> TokenStream {
-    let (i, o) = (int(layer.input), int(layer.output));
-    match &layer.kind {
-        LayerKind::Dense { activation, .. } => match activation {
-            Activation::Identity => quote!(::axonal::layers::Dense<#f, #i, #o>),
-            a => {
-                let a = activation_type(*a, f);
-                quote!(::axonal::layers::Dense<#f, #i, #o, #a>)
-            }
-        },
-        LayerKind::Activation(a) => {
-            let a = activation_type(*a, f);
-            quote!(::axonal::layers::Activation<#f, #a, #o>)
-        }
-        LayerKind::Maxout { k, .. } => {
-            let k = int(*k);
-            quote!(::axonal::layers::Maxout<#f, #i, #o, #k>)
-        }
-        LayerKind::BatchNorm { .. } => quote!(::axonal::layers::BatchNorm<#f, #o>),
-        LayerKind::Dropout { .. } => quote!(::axonal::layers::Dropout<#f, #o>),
-    }
-}
-
-/// The expression that builds a layer in `new`.
-fn layer_new(layer: &Layer) -> TokenStream {
-    match &layer.kind {
-        LayerKind::Dense {
-            activation,
-            weight_init,
-            bias_init,
-            l2,
-        } => {
-            let a = activation_new(*activation);
-            let (w, b) = (init(weight_init), init(bias_init));
-            let new = quote!(::axonal::layers::Dense::new(#a, #w, #b, rng));
-            if *l2 > 0.0 {
-                let l2 = float(*l2);
-                quote!(#new.with_l2(#l2))
-            } else {
-                new
-            }
-        }
-        LayerKind::Activation(a) => {
-            let a = activation_new(*a);
-            quote!(::axonal::layers::Activation::new(#a))
-        }
-        LayerKind::Maxout {
-            weight_init,
-            bias_init,
-            ..
-        } => {
-            let (w, b) = (init(weight_init), init(bias_init));
-            quote!(::axonal::layers::Maxout::new(#w, #b, rng))
-        }
-        LayerKind::BatchNorm { momentum, eps } => {
-            let (m, e) = (float(*momentum), float(*eps));
-            quote!(::axonal::layers::BatchNorm::new(#m, #e))
-        }
-        LayerKind::Dropout { rate } => {
-            let p = float(*rate);
-            quote!(::axonal::layers::Dropout::new(#p, rng))
-        }
-    }
-}
-
-/// The runtime type of an activation (generic over the float type `f` when it has a
-/// parameter).
-fn activation_type(a: Activation, f: &Ident) -> TokenStream {
-    let name = ident(activation_struct(a));
-    match a {
-        Activation::LeakyRelu(_) | Activation::Elu(_) => quote!(::axonal::activation::#name<#f>),
-        _ => quote!(::axonal::activation::#name),
-    }
-}
-
-/// The expression that builds an activation.
-fn activation_new(a: Activation) -> TokenStream {
-    let name = ident(activation_struct(a));
-    match a {
-        Activation::LeakyRelu(p) | Activation::Elu(p) => {
-            let p = float(p);
-            quote!(::axonal::activation::#name::new(#p))
-        }
-        _ => quote!(::axonal::activation::#name),
-    }
-}
-
-fn activation_struct(a: Activation) -> &'static str {
-    match a {
-        Activation::Identity => "Identity",
-        Activation::Step => "Step",
-        Activation::Sigmoid => "Sigmoid",
-        Activation::Tanh => "Tanh",
-        Activation::Relu => "Relu",
-        Activation::LeakyRelu(_) => "LeakyRelu",
-        Activation::Elu(_) => "Elu",
-        Activation::Selu => "Selu",
-        Activation::Gelu => "Gelu",
-        Activation::GeluTanh => "GeluTanh",
-        Activation::Silu => "Silu",
-        Activation::Softplus => "Softplus",
-        Activation::Mish => "Mish",
-        Activation::HardSigmoid => "HardSigmoid",
-        Activation::Softmax => "Softmax",
-        Activation::LogSoftmax => "LogSoftmax",
-    }
-}
-
-/// The activation as written in the language (`leaky_relu 0.1`).
-pub fn activation_source(a: Activation) -> String {
-    match a {
-        Activation::Identity => "identity".into(),
-        Activation::Step => "step".into(),
-        Activation::Sigmoid => "sigmoid".into(),
-        Activation::Tanh => "tanh".into(),
-        Activation::Relu => "relu".into(),
-        Activation::LeakyRelu(p) => format!("leaky_relu {p}"),
-        Activation::Elu(p) => format!("elu {p}"),
-        Activation::Selu => "selu".into(),
-        Activation::Gelu => "gelu".into(),
-        Activation::GeluTanh => "gelu_tanh".into(),
-        Activation::Silu => "silu".into(),
-        Activation::Softplus => "softplus".into(),
-        Activation::Mish => "mish".into(),
-        Activation::HardSigmoid => "hard_sigmoid".into(),
-        Activation::Softmax => "softmax".into(),
-        Activation::LogSoftmax => "log_softmax".into(),
-    }
-}
-
-fn init(init: &Init) -> TokenStream {
+/// The runtime value of an initializer: `::axonal::init::Init::HeNormal`.
+pub(crate) fn init(init: &Init) -> TokenStream {
     let path = quote!(::axonal::init::Init);
     match init {
         Init::Zeros => quote!(#path::Zeros),
@@ -739,19 +605,7 @@ fn loss_doc(loss: &Loss) -> String {
 
 /// The layer as a statement of the language: `dense 784->128 relu`.
 pub fn describe(layer: &Layer) -> String {
-    let (i, o) = (layer.input, layer.output);
-    match &layer.kind {
-        LayerKind::Dense { activation, .. } => match activation {
-            Activation::Identity => format!("dense {i}->{o}"),
-            a => format!("dense {i}->{o} {}", activation_source(*a)),
-        },
-        LayerKind::Activation(a) => activation_source(*a),
-        LayerKind::Maxout { k, .. } => format!("maxout {i}->{o} k={k}"),
-        LayerKind::BatchNorm { momentum, eps } => {
-            format!("batchnorm momentum={momentum} eps={eps:e}")
-        }
-        LayerKind::Dropout { rate } => format!("dropout {rate}"),
-    }
+    layer.describe()
 }
 
 /// The field's doc comment: the source's docs, or the statement it came from.

@@ -1,10 +1,11 @@
-//! The resolved network: every layer with its input and output width, its
-//! parameters and how they start. The checker produces it; codegen reads it.
+//! The resolved network: every layer with its input and output width and its kind's
+//! resolved value (parameters, how they start). The checker produces it; codegen reads it.
 //!
 //! Nothing here refers to source text except through doc comments: by the time a
 //! network is an [`ir::Network`](Network), every name is known and every width agrees.
 
 pub use crate::ast::Visibility;
+use crate::layers::{Io, LayerSpec};
 
 /// Every network of one source, in source order.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,44 +59,56 @@ impl Network {
 }
 
 /// One layer of a network.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Layer {
     /// The struct field and checkpoint prefix: the label, or `dense0`, `relu1`, ….
     pub field: String,
     /// Doc comment lines carried over from the source.
     pub docs: Vec<String>,
-    /// What the layer computes.
-    pub kind: LayerKind,
+    /// What the layer computes: its kind's resolved value (see [`crate::layers`]); downcast
+    /// it to the kind's type with [`downcast_ref`](crate::layers::LayerSpec).
+    pub spec: Box<dyn LayerSpec>,
     /// Width of one input sample.
     pub input: usize,
     /// Width of one output sample.
     pub output: usize,
 }
 
+// Written out: `derive(PartialEq)` cannot compare a `Box<dyn …>` field (rust-lang/rust#31740).
+impl PartialEq for Layer {
+    fn eq(&self, other: &Self) -> bool {
+        self.field == other.field
+            && self.docs == other.docs
+            && *self.spec == *other.spec
+            && self.input == other.input
+            && self.output == other.output
+    }
+}
+
 impl Layer {
+    /// The layer's input and output widths.
+    pub fn io(&self) -> Io {
+        Io {
+            input: self.input,
+            output: self.output,
+        }
+    }
+
+    /// The layer as a statement of the language: `dense 784->128 relu`.
+    pub fn describe(&self) -> String {
+        self.spec.describe(self.io())
+    }
+
     /// Number of trainable scalars, or `None` if it does not fit in a `u64` (it always does
     /// for widths the checker accepts, on any platform).
     pub fn checked_params(&self) -> Option<u64> {
-        let (input, output) = (
-            u64::try_from(self.input).ok()?,
-            u64::try_from(self.output).ok()?,
-        );
-        let affine = || input.checked_mul(output)?.checked_add(output);
-        match &self.kind {
-            LayerKind::Dense { .. } => affine(),
-            LayerKind::Maxout { k, .. } => u64::try_from(*k).ok()?.checked_mul(affine()?),
-            LayerKind::BatchNorm { .. } => output.checked_mul(2),
-            LayerKind::Activation(_) | LayerKind::Dropout { .. } => Some(0),
-        }
+        self.spec.params(self.io())
     }
 
     /// Number of non-trainable state scalars (batchnorm's running statistics), or `None` if
     /// it does not fit in a `u64`.
     pub fn checked_buffers(&self) -> Option<u64> {
-        match self.kind {
-            LayerKind::BatchNorm { .. } => u64::try_from(self.output).ok()?.checked_mul(2),
-            _ => Some(0),
-        }
+        self.spec.buffers(self.io())
     }
 
     /// Number of trainable scalars, saturating at `usize::MAX` rather than overflow (see
@@ -114,45 +127,6 @@ impl Layer {
 fn saturate(n: Option<u64>) -> usize {
     n.and_then(|n| usize::try_from(n).ok())
         .unwrap_or(usize::MAX)
-}
-
-/// What a layer computes.
-#[derive(Clone, Debug, PartialEq)]
-pub enum LayerKind {
-    /// `y = f(x·Wᵀ + b)`: an affine map followed by an activation.
-    Dense {
-        /// The activation applied to the affine output (`Identity` when none).
-        activation: Activation,
-        /// How the weights start.
-        weight_init: Init,
-        /// How the biases start.
-        bias_init: Init,
-        /// L2 penalty on the weights: the loss gains `l2 · Σ W²` (0 for none).
-        l2: f64,
-    },
-    /// An activation as a statement of its own.
-    Activation(Activation),
-    /// The maximum over `k` affine pieces per output unit.
-    Maxout {
-        /// Pieces per unit (at least 2).
-        k: usize,
-        /// How the weights start.
-        weight_init: Init,
-        /// How the biases start.
-        bias_init: Init,
-    },
-    /// Batch normalization over each feature.
-    BatchNorm {
-        /// Weight of the newest batch in the running statistics.
-        momentum: f64,
-        /// Added to the variance before the square root.
-        eps: f64,
-    },
-    /// Inverted dropout, active in training only.
-    Dropout {
-        /// The fraction of units dropped, in [0, 1).
-        rate: f64,
-    },
 }
 
 /// An activation function.

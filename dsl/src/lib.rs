@@ -25,6 +25,7 @@ pub mod files;
 pub mod format;
 pub mod graph;
 pub mod ir;
+pub mod layers;
 pub mod parse;
 pub mod summary;
 pub mod tokens;

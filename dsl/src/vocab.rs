@@ -1,89 +1,13 @@
-//! The words of the language: every statement, activation, initializer and loss,
-//! with what it takes and whether the runtime supports it yet.
+//! The words of the language: the losses and initializers, and every statement keyword,
+//! those of the layer kinds derived from [`layers::KINDS`](crate::layers::KINDS).
 //!
 //! The checker resolves names against these tables and draws its did-you-mean
-//! suggestions from them, so a name added here is known everywhere at once.
+//! suggestions from them.
 
-use crate::ir::{Activation, LossKind};
+use crate::ir::LossKind;
+use crate::layers::{Role, KINDS};
 
-/// A layer statement other than an activation or a loss.
-pub struct LayerWord {
-    /// The keyword.
-    pub name: &'static str,
-    /// The attributes it takes.
-    pub attrs: &'static [&'static str],
-    /// One line for error messages and the reference.
-    pub summary: &'static str,
-}
-
-/// The layer statements.
-pub const LAYERS: &[LayerWord] = &[
-    LayerWord {
-        name: "input",
-        attrs: &[],
-        summary: "`input 784`: the width of one input sample",
-    },
-    LayerWord {
-        name: "dense",
-        attrs: &["init", "bias", "weights", "l2"],
-        summary: "`dense 784->128 relu`: an affine layer with an optional activation",
-    },
-    LayerWord {
-        name: "maxout",
-        attrs: &["k", "init", "bias"],
-        summary: "`maxout 128->64 k=2`: the maximum over k affine pieces",
-    },
-    LayerWord {
-        name: "batchnorm",
-        attrs: &["momentum", "eps"],
-        summary: "`batchnorm momentum=0.1 eps=1e-5`: batch normalization",
-    },
-    LayerWord {
-        name: "dropout",
-        attrs: &[],
-        summary: "`dropout 0.5`: inverted dropout, active only in training",
-    },
-];
-
-/// An activation function's name.
-pub struct ActivationWord {
-    /// The keyword.
-    pub name: &'static str,
-    /// The activation, given its parameter (or the default).
-    pub make: fn(f64) -> Activation,
-    /// The name and default of its one optional parameter (`leaky_relu 0.1`).
-    pub param: Option<(&'static str, f64)>,
-}
-
-/// The activations.
-pub const ACTIVATIONS: &[ActivationWord] = &[
-    act("identity", |_| Activation::Identity, None),
-    act("linear", |_| Activation::Identity, None),
-    act("step", |_| Activation::Step, None),
-    act("sigmoid", |_| Activation::Sigmoid, None),
-    act("tanh", |_| Activation::Tanh, None),
-    act("relu", |_| Activation::Relu, None),
-    act("leaky_relu", Activation::LeakyRelu, Some(("slope", 0.01))),
-    act("elu", Activation::Elu, Some(("alpha", 1.0))),
-    act("selu", |_| Activation::Selu, None),
-    act("gelu", |_| Activation::Gelu, None),
-    act("gelu_tanh", |_| Activation::GeluTanh, None),
-    act("silu", |_| Activation::Silu, None),
-    act("swish", |_| Activation::Silu, None),
-    act("softplus", |_| Activation::Softplus, None),
-    act("mish", |_| Activation::Mish, None),
-    act("hard_sigmoid", |_| Activation::HardSigmoid, None),
-    act("softmax", |_| Activation::Softmax, None),
-    act("log_softmax", |_| Activation::LogSoftmax, None),
-];
-
-const fn act(
-    name: &'static str,
-    make: fn(f64) -> Activation,
-    param: Option<(&'static str, f64)>,
-) -> ActivationWord {
-    ActivationWord { name, make, param }
-}
+pub use crate::layers::activation::{ActivationWord, ACTIVATIONS};
 
 /// What output width a loss needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,14 +140,26 @@ pub const INITIALIZERS: &[&str] = &[
     "constant",
 ];
 
-/// Looks up a layer statement.
-pub fn layer(name: &str) -> Option<&'static LayerWord> {
-    LAYERS.iter().find(|w| w.name == name)
+/// The keywords of the layer statements other than activations (`input`, `dense`, …), in
+/// the order of [`KINDS`].
+pub fn layer_words() -> impl Iterator<Item = &'static str> {
+    KINDS
+        .iter()
+        .filter(|k| k.role() != Role::Activation)
+        .flat_map(|k| k.keywords().iter().copied())
+}
+
+/// The names of the activations.
+pub fn activation_words() -> impl Iterator<Item = &'static str> {
+    KINDS
+        .iter()
+        .filter(|k| k.role() == Role::Activation)
+        .flat_map(|k| k.keywords().iter().copied())
 }
 
 /// Looks up an activation.
 pub fn activation(name: &str) -> Option<&'static ActivationWord> {
-    ACTIVATIONS.iter().find(|w| w.name == name)
+    crate::layers::activation::word(name)
 }
 
 /// Looks up a loss.
@@ -233,10 +169,9 @@ pub fn loss_word(name: &str) -> Option<&'static LossWord> {
 
 /// Every statement keyword: layers, activations and losses.
 pub fn statement_names() -> impl Iterator<Item = &'static str> {
-    LAYERS
+    KINDS
         .iter()
-        .map(|w| w.name)
-        .chain(ACTIVATIONS.iter().map(|w| w.name))
+        .flat_map(|k| k.keywords().iter().copied())
         .chain(LOSSES.iter().map(|w| w.name))
 }
 

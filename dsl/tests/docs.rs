@@ -6,8 +6,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use axonal_dsl::ir::{Init, LayerKind, LossKind};
-use axonal_dsl::vocab::{self, ACTIVATIONS, INITIALIZERS, LAYERS, LOSSES};
+use axonal_dsl::ir::LossKind;
+use axonal_dsl::layers::{Role, KINDS};
+use axonal_dsl::vocab::{self, ACTIVATIONS, INITIALIZERS, LOSSES};
 use axonal_dsl::Code;
 
 fn doc(name: &str) -> String {
@@ -161,52 +162,24 @@ fn check_rows(rows: &[Vec<String>], what: &str, expected: impl IntoIterator<Item
 fn the_reference_lists_every_statement_with_its_attributes_and_defaults() {
     let text = doc("reference.md");
     let rows = table(&text, "Statements");
-    check_rows(&rows, "statement", LAYERS.iter().map(|w| w.name));
-    for (row, word) in rows.iter().zip(LAYERS) {
-        let names: BTreeSet<&str> = attrs(&row[2]).into_iter().map(|(n, _)| n).collect();
-        let expected: BTreeSet<&str> = word.attrs.iter().copied().collect();
-        assert_eq!(names, expected, "attributes of `{}`", word.name);
-    }
-    // The defaults written there are the ones the compiler uses.
-    let default = |statement: &str, attr: &str| -> f64 {
-        let row = rows.iter().find(|r| word(&r[0]) == statement).unwrap();
-        let (_, value) = attrs(&row[2])
-            .into_iter()
-            .find(|(n, _)| *n == attr)
-            .unwrap();
-        value
-            .parse()
-            .unwrap_or_else(|_| panic!("{statement} {attr}={value}"))
-    };
-    let layer = |source: &str| {
-        let program = axonal_dsl::check_source(source).unwrap();
-        program.networks[0].layers[0].kind.clone()
-    };
-    match layer("N { input 3; batchnorm }") {
-        LayerKind::BatchNorm { momentum, eps } => {
-            assert_eq!(momentum, default("batchnorm", "momentum"));
-            assert_eq!(eps, default("batchnorm", "eps"));
+    check_rows(&rows, "statement", vocab::layer_words());
+    let kinds = KINDS.iter().filter(|k| k.role() != Role::Activation);
+    for (row, kind) in rows.iter().zip(kinds) {
+        let keyword = kind.keywords()[0];
+        let written = attrs(&row[2]);
+        let names: BTreeSet<&str> = written.iter().map(|(n, _)| *n).collect();
+        let expected: BTreeSet<&str> = kind.attrs().iter().map(|a| a.name).collect();
+        assert_eq!(names, expected, "attributes of `{keyword}`");
+        // The defaults written there are the kind's (and the kind's tests check that the
+        // checker uses them: `name=default` changes nothing).
+        for (name, value) in written {
+            let spec = kind.attrs().iter().find(|a| a.name == name).unwrap();
+            if let Some(default) = spec.default {
+                assert_eq!(value, default, "the default of `{keyword} {name}`");
+            } else {
+                assert_eq!(value, "…", "`{keyword} {name}` has no default to write");
+            }
         }
-        other => panic!("{other:?}"),
-    }
-    match layer("N { input 3; dense 2 }") {
-        LayerKind::Dense { bias_init, l2, .. } => {
-            assert_eq!(bias_init, Init::Zeros);
-            assert_eq!(default("dense", "bias"), 0.0);
-            assert_eq!(l2, default("dense", "l2"));
-        }
-        other => panic!("{other:?}"),
-    }
-    match layer("N { input 3; maxout 2 k=2 }") {
-        LayerKind::Maxout {
-            weight_init,
-            bias_init,
-            ..
-        } => {
-            assert_eq!(weight_init, Init::XavierNormal);
-            assert_eq!(bias_init, Init::Zeros);
-        }
-        other => panic!("{other:?}"),
     }
 }
 

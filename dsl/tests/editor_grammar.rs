@@ -12,7 +12,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use axonal_dsl::ast::{Arg, Value};
-use axonal_dsl::vocab::{ACTIVATIONS, INITIALIZERS, LAYERS, LOSSES};
+use axonal_dsl::vocab::{self, INITIALIZERS, LOSSES};
 use fancy_regex::Regex;
 use serde_json::Value as Json;
 
@@ -148,11 +148,11 @@ fn keyword_lists_are_the_compilers() {
     };
     assert_eq!(
         words(&g, "keyword.other.layer.axonal"),
-        set(&mut LAYERS.iter().map(|w| w.name))
+        set(&mut vocab::layer_words())
     );
     assert_eq!(
         words(&g, "support.function.activation.axonal"),
-        set(&mut ACTIVATIONS.iter().map(|w| w.name))
+        set(&mut vocab::activation_words())
     );
     assert_eq!(
         words(&g, "support.function.loss.axonal"),
@@ -251,9 +251,9 @@ fn example_models_tokenize_as_the_parser_reads_them() {
             );
             for s in &net.statements {
                 let keyword = &s.keyword.name;
-                let scope = if LAYERS.iter().any(|w| w.name == keyword) {
+                let scope = if vocab::layer_words().any(|w| w == keyword) {
                     "keyword.other.layer.axonal"
-                } else if ACTIVATIONS.iter().any(|w| w.name == keyword) {
+                } else if vocab::activation_words().any(|w| w == keyword) {
                     "support.function.activation.axonal"
                 } else {
                     "support.function.loss.axonal"

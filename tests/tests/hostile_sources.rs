@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use axonal_dsl::diagnostic::{render_all, MAX_SHOWN};
-use axonal_dsl::ir::{Layer, LayerKind, Network, Visibility};
+use axonal_dsl::ir::{Layer, Network, Visibility};
+use axonal_dsl::layers::maxout::Maxout;
 use axonal_dsl::Code;
 
 /// The codes of a rejected source.
@@ -58,11 +59,11 @@ fn sizes_of_a_hand_built_network_saturate() {
     let layer = Layer {
         field: "m".into(),
         docs: Vec::new(),
-        kind: LayerKind::Maxout {
+        spec: Box::new(Maxout {
             k: 64,
             weight_init: axonal_dsl::ir::Init::Zeros,
             bias_init: axonal_dsl::ir::Init::Zeros,
-        },
+        }),
         input: usize::MAX / 2,
         output: usize::MAX / 2,
     };

@@ -181,21 +181,15 @@ fn runtime_init(init: &axonal_dsl::ir::Init) -> axonal::init::Init {
 /// Every initializer of every accepted layer fills an f32 parameter of its shape with
 /// finite values, without a panic: what `seeded()` does with it.
 fn initializers_draw_finite_f32s(program: &axonal_dsl::ir::Program) {
-    use axonal_dsl::ir::LayerKind;
+    use axonal_dsl::layers::{dense::Dense, maxout::Maxout};
     let mut rng = axonal::seeded_rng(1);
     for layer in program.networks.iter().flat_map(|n| &n.layers) {
-        let (weight, bias, fan_in) = match &layer.kind {
-            LayerKind::Dense {
-                weight_init,
-                bias_init,
-                ..
-            } => (weight_init, bias_init, layer.input),
-            LayerKind::Maxout {
-                weight_init,
-                bias_init,
-                k,
-            } => (weight_init, bias_init, layer.input * k),
-            _ => continue,
+        let (weight, bias, fan_in) = if let Some(d) = layer.spec.downcast_ref::<Dense>() {
+            (&d.weight_init, &d.bias_init, layer.input)
+        } else if let Some(m) = layer.spec.downcast_ref::<Maxout>() {
+            (&m.weight_init, &m.bias_init, layer.input * m.k)
+        } else {
+            continue;
         };
         for (init, len) in [(weight, layer.input * layer.output), (bias, layer.output)] {
             // A few values are enough to see the distribution's range; `Values` needs them all.

@@ -1,0 +1,337 @@
+//! Activations: as a statement of their own (`relu`, `leaky_relu 0.1`) and as the names a
+//! `dense` layer's activation takes (`dense 128 relu`). Each is elementwise but `softmax` and
+//! `log_softmax`, which work row-wise.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::quote;
+
+use crate::ast::{Arg, Ident as AstIdent, Number, Statement};
+use crate::check::{positive_in_f32, written, Checker};
+use crate::codegen::{float, ident, int};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::Activation;
+use crate::vocab::did_you_mean;
+
+use super::{
+    spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random, Role, Sample, Strip,
+};
+
+/// An activation function's name.
+pub struct ActivationWord {
+    /// The keyword.
+    pub name: &'static str,
+    /// The activation, given its parameter (or the default).
+    pub make: fn(f64) -> Activation,
+    /// The name and default of its one optional parameter (`leaky_relu 0.1`).
+    pub param: Option<(&'static str, f64)>,
+}
+
+/// The activations.
+pub const ACTIVATIONS: &[ActivationWord] = &[
+    act("identity", |_| Activation::Identity, None),
+    act("linear", |_| Activation::Identity, None),
+    act("step", |_| Activation::Step, None),
+    act("sigmoid", |_| Activation::Sigmoid, None),
+    act("tanh", |_| Activation::Tanh, None),
+    act("relu", |_| Activation::Relu, None),
+    act("leaky_relu", Activation::LeakyRelu, Some(("slope", 0.01))),
+    act("elu", Activation::Elu, Some(("alpha", 1.0))),
+    act("selu", |_| Activation::Selu, None),
+    act("gelu", |_| Activation::Gelu, None),
+    act("gelu_tanh", |_| Activation::GeluTanh, None),
+    act("silu", |_| Activation::Silu, None),
+    act("swish", |_| Activation::Silu, None),
+    act("softplus", |_| Activation::Softplus, None),
+    act("mish", |_| Activation::Mish, None),
+    act("hard_sigmoid", |_| Activation::HardSigmoid, None),
+    act("softmax", |_| Activation::Softmax, None),
+    act("log_softmax", |_| Activation::LogSoftmax, None),
+];
+
+/// The names of [`ACTIVATIONS`], in its order (a test keeps the two the same).
+const NAMES: &[&str] = &[
+    "identity",
+    "linear",
+    "step",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "gelu_tanh",
+    "silu",
+    "swish",
+    "softplus",
+    "mish",
+    "hard_sigmoid",
+    "softmax",
+    "log_softmax",
+];
+
+const fn act(
+    name: &'static str,
+    make: fn(f64) -> Activation,
+    param: Option<(&'static str, f64)>,
+) -> ActivationWord {
+    ActivationWord { name, make, param }
+}
+
+/// Looks up an activation by name.
+pub fn word(name: &str) -> Option<&'static ActivationWord> {
+    ACTIVATIONS.iter().find(|w| w.name == name)
+}
+
+/// An activation as a statement of its own.
+pub struct ActivationKind;
+
+/// A stand-alone activation layer as the checker resolved it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActivationLayer(pub Activation);
+
+impl Kind for ActivationKind {
+    fn keywords(&self) -> &'static [&'static str] {
+        NAMES
+    }
+
+    fn role(&self) -> Role {
+        Role::Activation
+    }
+
+    fn attrs(&self) -> &'static [AttrSpec] {
+        &[]
+    }
+
+    fn summary(&self) -> &'static str {
+        "`relu`, `leaky_relu 0.1`: an activation as a layer of its own"
+    }
+
+    fn example(&self) -> &'static str {
+        "input 4; relu"
+    }
+
+    fn examples(&self) -> Vec<String> {
+        ACTIVATIONS
+            .iter()
+            .map(|w| match w.param {
+                Some(_) => format!("input 4; {} 0.5", w.name),
+                None => format!("input 4; {}", w.name),
+            })
+            .collect()
+    }
+
+    fn check(&self, cx: &mut Checker<'_>, s: &Statement) -> Option<Checked> {
+        let word = word(&s.keyword.name)?;
+        let incoming = cx.incoming(&s.keyword);
+        let mut args = s.args.iter();
+        let mut param = None;
+        if word.param.is_some() {
+            match args.next() {
+                Some(Arg::Number(n)) => param = Some(n),
+                Some(arg) => cx.unexpected_arg(s, arg, "a number"),
+                None => {}
+            }
+        }
+        for arg in args {
+            cx.unexpected_arg(s, arg, "nothing");
+        }
+        let activation = resolve(cx, &s.keyword, param);
+        let width = incoming?;
+        Some(Checked {
+            spec: Box::new(ActivationLayer(activation?)),
+            input: width,
+            output: width,
+        })
+    }
+
+    fn sample_weight(&self) -> usize {
+        1
+    }
+
+    fn sample(&self, rng: &mut dyn Random, input: Option<usize>) -> Option<Sample> {
+        let width = input?;
+        Some(Sample {
+            text: sample_activation(rng),
+            output: width,
+            freeze: false,
+        })
+    }
+}
+
+/// Resolves an activation name and its optional parameter, reporting an unknown name or a
+/// parameter out of range.
+pub(crate) fn resolve(
+    cx: &mut Checker<'_>,
+    name: &AstIdent,
+    param: Option<&Number>,
+) -> Option<Activation> {
+    let Some(word) = word(&name.name) else {
+        let mut d = Diagnostic::new(
+            Code::UnknownActivation,
+            name.span.clone(),
+            format!("unknown activation `{}`", name.name),
+        )
+        .label("not an activation");
+        d = match did_you_mean(&name.name, NAMES.iter().copied()) {
+            Some(best) => d.help(format!("did you mean `{best}`?")),
+            None => d.help("activations include `relu`, `sigmoid`, `tanh`, `softmax`, `step`"),
+        };
+        cx.error(d);
+        return None;
+    };
+    let value = match (word.param, param) {
+        (Some((_, default)), None) => default,
+        (Some((what, _)), Some(n)) => {
+            let ok = match what {
+                "slope" => (0.0..1.0).contains(&n.value),
+                _ => positive_in_f32(n.value),
+            };
+            if !ok {
+                let (range, example) = match what {
+                    "slope" => ("in [0, 1)", "`leaky_relu 0.01`"),
+                    _ => ("greater than 0 in f32", "`elu 1.0`"),
+                };
+                cx.error(
+                    Diagnostic::new(
+                        Code::BadArgument,
+                        n.span.clone(),
+                        format!(
+                            "the {what} of `{}` must be {range}, found {}",
+                            word.name,
+                            written(n)
+                        ),
+                    )
+                    .label(format!("the {what}"))
+                    .help(format!("for example {example}")),
+                );
+                return None;
+            }
+            n.value
+        }
+        (None, _) => 0.0,
+    };
+    Some((word.make)(value))
+}
+
+/// One random activation, with its parameter sometimes (`leaky_relu 0.2`, `elu 0.7`).
+pub fn sample_activation(rng: &mut dyn Random) -> String {
+    let name = rng.pick(NAMES);
+    match name {
+        "leaky_relu" if rng.chance(60) => {
+            format!("leaky_relu {}", rng.pick(&["0.1", "0.3", "0.9"]))
+        }
+        "elu" if rng.chance(60) => format!("elu {}", rng.pick(&["0.5", "1", "1.5"])),
+        _ => name.to_string(),
+    }
+}
+
+impl LayerSpec for ActivationLayer {
+    fn describe(&self, _io: Io) -> String {
+        activation_source(self.0)
+    }
+
+    fn params(&self, _io: Io) -> Option<u64> {
+        Some(0)
+    }
+
+    fn field_type(&self, f: &Ident, io: Io) -> TokenStream {
+        let a = activation_type(self.0, f);
+        let o = int(io.output);
+        quote!(::axonal::layers::Activation<#f, #a, #o>)
+    }
+
+    fn constructor(&self, _io: Io) -> TokenStream {
+        let a = activation_new(self.0);
+        quote!(::axonal::layers::Activation::new(#a))
+    }
+
+    fn draws(&self) -> bool {
+        false
+    }
+
+    fn strip_activation(&mut self, activation: Activation) -> Strip {
+        if self.0 == activation {
+            Strip::Whole
+        } else {
+            Strip::No
+        }
+    }
+
+    spec_boilerplate!();
+}
+
+/// The runtime type of an activation (generic over the float type `f` when it has a
+/// parameter).
+pub fn activation_type(a: Activation, f: &Ident) -> TokenStream {
+    let name = ident(activation_struct(a));
+    match a {
+        Activation::LeakyRelu(_) | Activation::Elu(_) => quote!(::axonal::activation::#name<#f>),
+        _ => quote!(::axonal::activation::#name),
+    }
+}
+
+/// The expression that builds an activation.
+pub fn activation_new(a: Activation) -> TokenStream {
+    let name = ident(activation_struct(a));
+    match a {
+        Activation::LeakyRelu(p) | Activation::Elu(p) => {
+            let p = float(p);
+            quote!(::axonal::activation::#name::new(#p))
+        }
+        _ => quote!(::axonal::activation::#name),
+    }
+}
+
+/// The name of an activation's runtime type in `::axonal::activation`.
+fn activation_struct(a: Activation) -> &'static str {
+    match a {
+        Activation::Identity => "Identity",
+        Activation::Step => "Step",
+        Activation::Sigmoid => "Sigmoid",
+        Activation::Tanh => "Tanh",
+        Activation::Relu => "Relu",
+        Activation::LeakyRelu(_) => "LeakyRelu",
+        Activation::Elu(_) => "Elu",
+        Activation::Selu => "Selu",
+        Activation::Gelu => "Gelu",
+        Activation::GeluTanh => "GeluTanh",
+        Activation::Silu => "Silu",
+        Activation::Softplus => "Softplus",
+        Activation::Mish => "Mish",
+        Activation::HardSigmoid => "HardSigmoid",
+        Activation::Softmax => "Softmax",
+        Activation::LogSoftmax => "LogSoftmax",
+    }
+}
+
+/// The activation as written in the language (`leaky_relu 0.1`).
+pub fn activation_source(a: Activation) -> String {
+    match a {
+        Activation::Identity => "identity".into(),
+        Activation::Step => "step".into(),
+        Activation::Sigmoid => "sigmoid".into(),
+        Activation::Tanh => "tanh".into(),
+        Activation::Relu => "relu".into(),
+        Activation::LeakyRelu(p) => format!("leaky_relu {p}"),
+        Activation::Elu(p) => format!("elu {p}"),
+        Activation::Selu => "selu".into(),
+        Activation::Gelu => "gelu".into(),
+        Activation::GeluTanh => "gelu_tanh".into(),
+        Activation::Silu => "silu".into(),
+        Activation::Softplus => "softplus".into(),
+        Activation::Mish => "mish".into(),
+        Activation::HardSigmoid => "hard_sigmoid".into(),
+        Activation::Softmax => "softmax".into(),
+        Activation::LogSoftmax => "log_softmax".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_keywords_are_the_table_s_names() {
+        let names: Vec<&str> = super::ACTIVATIONS.iter().map(|w| w.name).collect();
+        assert_eq!(names, super::NAMES);
+    }
+}

@@ -1,0 +1,135 @@
+//! `batchnorm momentum=0.1 eps=1e-5`: per-feature batch normalization with a learned scale
+//! and shift (PyTorch's `BatchNorm1d`): batch statistics in training, running ones in eval.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::quote;
+
+use crate::ast::{Statement, Value};
+use crate::check::{positive_in_f32, Checker};
+use crate::codegen::{float, int};
+
+use super::{attr, spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random, Role, Sample};
+
+/// The `batchnorm` statement.
+pub struct BatchNormKind;
+
+/// A batch normalization layer as the checker resolved it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchNorm {
+    /// Weight of the newest batch in the running statistics.
+    pub momentum: f64,
+    /// Added to the variance before the square root.
+    pub eps: f64,
+}
+
+impl Kind for BatchNormKind {
+    fn keywords(&self) -> &'static [&'static str] {
+        &["batchnorm"]
+    }
+
+    fn role(&self) -> Role {
+        Role::Layer
+    }
+
+    fn attrs(&self) -> &'static [AttrSpec] {
+        const ATTRS: &[AttrSpec] = &[attr("momentum", Some("0.1")), attr("eps", Some("1e-5"))];
+        ATTRS
+    }
+
+    fn summary(&self) -> &'static str {
+        "`batchnorm momentum=0.1 eps=1e-5`: batch normalization"
+    }
+
+    fn example(&self) -> &'static str {
+        "input 4; batchnorm"
+    }
+
+    fn check(&self, cx: &mut Checker<'_>, s: &Statement) -> Option<Checked> {
+        let incoming = cx.incoming(&s.keyword);
+        for arg in &s.args {
+            cx.unexpected_arg(s, arg, "only `momentum=` and `eps=`");
+        }
+        let (mut momentum, mut eps) = (Some(0.1), Some(1e-5));
+        for attr in &s.attrs {
+            let (slot, ok, expected): (_, fn(f64) -> bool, _) = match attr.name.name.as_str() {
+                "momentum" => (
+                    &mut momentum,
+                    |v| (0.0..=1.0).contains(&v),
+                    "a momentum in [0, 1]",
+                ),
+                "eps" => (
+                    &mut eps,
+                    positive_in_f32,
+                    "an epsilon greater than 0 in f32",
+                ),
+                _ => continue,
+            };
+            match &attr.value {
+                Value::Number(n) if ok(n.value) => *slot = Some(n.value),
+                _ => {
+                    *slot = None;
+                    cx.bad_value(attr, expected);
+                }
+            }
+        }
+        let width = incoming?;
+        Some(Checked {
+            spec: Box::new(BatchNorm {
+                momentum: momentum?,
+                eps: eps?,
+            }),
+            input: width,
+            output: width,
+        })
+    }
+
+    fn sample_weight(&self) -> usize {
+        2
+    }
+
+    fn sample(&self, rng: &mut dyn Random, input: Option<usize>) -> Option<Sample> {
+        let width = input?;
+        let mut text = "batchnorm".to_string();
+        if rng.chance(50) {
+            text += &format!(" momentum={}", rng.pick(&["0.1", "0.5", "1"]));
+        }
+        if rng.chance(50) {
+            text += &format!(" eps={}", rng.pick(&["1e-5", "1e-3", "0.1"]));
+        }
+        Some(Sample {
+            text,
+            output: width,
+            freeze: false,
+        })
+    }
+}
+
+impl LayerSpec for BatchNorm {
+    fn describe(&self, _io: Io) -> String {
+        format!("batchnorm momentum={} eps={:e}", self.momentum, self.eps)
+    }
+
+    fn params(&self, io: Io) -> Option<u64> {
+        u64::try_from(io.output).ok()?.checked_mul(2)
+    }
+
+    fn buffers(&self, io: Io) -> Option<u64> {
+        u64::try_from(io.output).ok()?.checked_mul(2)
+    }
+
+    fn field_type(&self, f: &Ident, io: Io) -> TokenStream {
+        let o = int(io.output);
+        quote!(::axonal::layers::BatchNorm<#f, #o>)
+    }
+
+    fn constructor(&self, _io: Io) -> TokenStream {
+        let (m, e) = (float(self.momentum), float(self.eps));
+        quote!(::axonal::layers::BatchNorm::new(#m, #e))
+    }
+
+    fn draws(&self) -> bool {
+        false
+    }
+
+    spec_boilerplate!();
+}
