@@ -4,14 +4,24 @@
 //! independent fused multiply-adds with no memory traffic. Also the time of one sample
 //! through 784→128, which is bound by reading W from L2.
 //!
-//! Not a criterion bench (`harness = false`): prints `RESULT <key> <GFLOP/s>` lines, each
+//! Also LeNet-5's two convolutions at batch 64 (`conv1`: 1→6, 5×5, pad 2 on 28×28; `conv2`:
+//! 6→16, 5×5 on 14×14), forward and backward, in µs and GFLOP/s, next to the time of the
+//! matrix product alone of the other lowering (the whole batch unfolded into
+//! `[N·OH·OW, CI·KH·KW]` times Wᵀ with `gemm_nt_packed`), which the layers do not use.
+//!
+//! Not a criterion bench (`harness = false`): prints `RESULT <key> <value>` lines, each
 //! the best of several repetitions. `cargo bench -p axonal --bench kernels`.
 
 use std::hint::black_box;
 use std::time::Instant;
 
+use axonal::activation::Identity;
+use axonal::init::Init;
 use axonal::kernels::{gemm_nn, gemm_nt, gemm_nt_packed, gemm_tn};
+use axonal::layers::{Conv2d, Window2};
 use axonal::ndarray::{Array1, Array2};
+use axonal::rand::SeedableRng;
+use axonal::Mode;
 
 /// Seconds of the fastest of `reps` calls of `f`.
 fn best(reps: usize, mut f: impl FnMut()) -> f64 {
@@ -73,6 +83,7 @@ fn main() {
     for threads in [1, all] {
         axonal::kernels::set_threads(threads);
         products(&format!("t{threads}"));
+        convolutions(&format!("t{threads}"));
         // One sample through 784→128: bound by reading W from L2 (401 KB).
         let (x, w) = (matrix(1, 784), matrix(128, 784));
         let bias = Array1::from_elem(128, 0.5f32);
@@ -129,5 +140,73 @@ fn products(suffix: &str) {
         let s = best(reps, || gemm_nn(g.view(), w.view(), dx.view_mut()));
         println!("RESULT input_grad_{name}_{suffix} {:.1}", gflops(s));
         black_box((&out, &dw, &dx));
+    }
+}
+
+/// LeNet-5's convolutions at batch 64: forward, backward with the input gradient, and the
+/// product alone of the whole-batch lowering for comparison.
+fn convolutions(suffix: &str) {
+    let reps = 50;
+    let b = 64;
+    let rng = &mut axonal::rand::rngs::StdRng::seed_from_u64(0);
+    let mut conv1 = Conv2d::<f32, 1, 28, 28, 6, 28, 28>::new(
+        Window2::new([5, 5]).with_pad([2, 2]),
+        Identity,
+        Init::HeNormal,
+        Init::Zeros,
+        rng,
+    );
+    let mut conv2 = Conv2d::<f32, 6, 14, 14, 16, 10, 10>::new(
+        Window2::new([5, 5]),
+        Identity,
+        Init::HeNormal,
+        Init::Zeros,
+        rng,
+    );
+    let x1 = matrix(b, 784);
+    let g1 = matrix(b, 6 * 784);
+    let x2 = matrix(b, 6 * 196);
+    let g2 = matrix(b, 16 * 100);
+    // (name, multiply-adds per sample, forward, backward, whole-batch product)
+    let cases: [(&str, usize, usize, usize, usize); 2] = [
+        ("conv1", 6 * 25 * 784, 784, 25, 6),
+        ("conv2", 16 * 150 * 100, 100, 150, 16),
+    ];
+    for (name, macs, positions, patch, out_channels) in cases {
+        let flop = (2 * macs * b) as f64;
+        let (forward, backward) = if name == "conv1" {
+            (
+                best(reps, || conv1.forward(x1.view(), Mode::Train)),
+                best(reps, || conv1.backward(x1.view(), g1.view(), true)),
+            )
+        } else {
+            (
+                best(reps, || conv2.forward(x2.view(), Mode::Train)),
+                best(reps, || conv2.backward(x2.view(), g2.view(), true)),
+            )
+        };
+        println!("RESULT {name}_forward_us_{suffix} {:.1}", forward * 1e6);
+        println!(
+            "RESULT {name}_forward_GFLOPs_{suffix} {:.1}",
+            flop / forward / 1e9
+        );
+        // Backward: the weight and the input gradients, two products of the forward's size.
+        println!("RESULT {name}_backward_us_{suffix} {:.1}", backward * 1e6);
+        println!(
+            "RESULT {name}_backward_GFLOPs_{suffix} {:.1}",
+            2.0 * flop / backward / 1e9
+        );
+        let cols = matrix(b * positions, patch);
+        let w = matrix(out_channels, patch);
+        let bias = Array1::from_elem(out_channels, 0.5f32);
+        let mut out = Array2::zeros((b * positions, out_channels));
+        let s = best(reps, || {
+            gemm_nt_packed(cols.view(), w.view(), Some(bias.view()), out.view_mut())
+        });
+        println!(
+            "RESULT {name}_whole_batch_product_only_us_{suffix} {:.1}",
+            s * 1e6
+        );
+        black_box((&out, conv1.output(), conv2.output()));
     }
 }

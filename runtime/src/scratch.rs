@@ -54,6 +54,21 @@ impl<F: Float> Scratch<F> {
     }
 }
 
+/// `x` itself if each of its rows is contiguous in memory, else a copy of it in `staging`
+/// (grown, never shrunk): for layers whose kernels read a sample as one slice, when a user
+/// passes a column-major or otherwise strided batch.
+pub(crate) fn contiguous_rows<'a, 'x: 'a, F: Float>(
+    x: ArrayView2<'x, F>,
+    staging: &'a mut Scratch<F>,
+) -> ArrayView2<'a, F> {
+    if x.ncols() <= 1 || x.strides()[1] == 1 {
+        return x.reborrow();
+    }
+    staging.resize(x.nrows());
+    staging.view_mut().assign(&x);
+    staging.view()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +91,18 @@ mod tests {
         b.resize(5);
         assert_eq!(b.view().dim(), (5, 3));
         assert!(b.view().is_standard_layout());
+    }
+
+    #[test]
+    fn strided_rows_are_copied_contiguous_ones_are_not() {
+        let x = ndarray::Array2::from_shape_fn((3, 4), |(i, j)| (i * 4 + j) as f64);
+        let mut staging = Scratch::new(4);
+        let same = contiguous_rows(x.view(), &mut staging);
+        assert_eq!(same.as_ptr(), x.as_ptr());
+        assert_eq!(staging.rows(), 0, "no copy of contiguous rows");
+        let t = x.t().to_owned(); // 4 × 3; its transpose view has rows 4 apart... columns strided
+        let copied = contiguous_rows(t.t(), &mut staging);
+        assert_eq!(copied, x);
+        assert!(copied.row(1).as_slice().is_some());
     }
 }

@@ -21,7 +21,8 @@ fn scratch_dir(test: &str) -> PathBuf {
     dir
 }
 
-/// The shared data directory (`../shared/data` from the repository root), if present.
+/// The shared data directory (`../shared/data` from the repository root), if present; in CI
+/// (`CI` set) it must be, so a missing directory fails there instead of skipping.
 fn shared_data(sub: &str) -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/data")
@@ -29,6 +30,11 @@ fn shared_data(sub: &str) -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is absent in CI: the tests on real data must run there",
+            dir.display()
+        );
         println!(
             "note: {} is absent; skipping the test on real data",
             dir.display()

@@ -13,6 +13,10 @@
 //! * [`gemm_tn`]: C = Aᵀ·B — the weight gradient `gᵀ·x`;
 //! * [`gemm_nn`]: C = A·B — the input gradient `g·W`.
 //!
+//! The convolution layers lower each sample to the same tiles in module `conv` (per-sample
+//! `im2col`, split over threads by samples, with the weight gradient summed in groups of
+//! samples fixed by the batch size alone).
+//!
 //! Products of a million operations and more are split over [`threads()`] (module
 //! `threads`): by neurons (the forward's columns, the weight gradient's rows, the optimizer's
 //! elements — the same cut, so W's rows stay with one thread) or by batch rows. Every output
@@ -26,6 +30,7 @@ use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
 
 use crate::float::Float;
 
+pub(crate) mod conv;
 mod gemm;
 mod threads;
 mod transpose;
