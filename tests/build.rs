@@ -131,7 +131,7 @@ fn targets(loss: &str, width: usize) -> String {
         | "kl_divergence"
         | "kld"
         | "categorical_hinge" => format!("Want::OneHot({width})"),
-        "hinge" | "squared_hinge" => "Want::Signs".into(),
+        "hinge" | "squared_hinge" => format!("Want::Signs({width})"),
         "bce" | "binary_crossentropy" | "msle" => format!("Want::Values({width}, 0.0, 1.0)"),
         "poisson" => format!("Want::Values({width}, 0.0, 3.0)"),
         "mae" | "mean_absolute_error" | "mape" | "mean_absolute_percentage_error" => {
@@ -366,9 +366,11 @@ fn network(
         "categorical_crossentropy" | "sparse_categorical_crossentropy" => {
             (rng.range(2, 5), "softmax", String::new())
         }
-        "binary_crossentropy" | "bce" if logits => (1, "", " from_logits=true".to_string()),
-        "binary_crossentropy" | "bce" => (1, "sigmoid", String::new()),
-        "hinge" | "squared_hinge" => (1, "tanh", String::new()),
+        "binary_crossentropy" | "bce" if logits => {
+            (rng.range(1, 4), "", " from_logits=true".to_string())
+        }
+        "binary_crossentropy" | "bce" => (rng.range(1, 4), "sigmoid", String::new()),
+        "hinge" | "squared_hinge" => (rng.range(1, 4), "tanh", String::new()),
         "msle" => (rng.range(1, 4), "sigmoid", String::new()),
         "poisson" => (rng.range(1, 4), "softplus", String::new()),
         "cosine_similarity" => (rng.range(2, 4), "", String::new()),

@@ -239,14 +239,26 @@ fn one_hot(rng: &mut StdRng) -> Targets {
     Targets::one_hot(&labels, 3).unwrap()
 }
 
-fn signs(rng: &mut StdRng) -> Targets {
-    Targets::Values(Array2::from_shape_fn((5, 1), |_| {
-        if rng.random::<bool>() {
-            1.0
-        } else {
-            -1.0
-        }
-    }))
+/// Targets in {−1, 1}, `width` per sample.
+fn signs(width: usize) -> impl Fn(&mut StdRng) -> Targets {
+    move |rng| {
+        Targets::Values(Array2::from_shape_fn((5, width), |_| {
+            if rng.random::<bool>() {
+                1.0
+            } else {
+                -1.0
+            }
+        }))
+    }
+}
+
+/// Targets in {0, 1}, `width` per sample (the hinge losses convert them to ±1).
+fn bits(width: usize) -> impl Fn(&mut StdRng) -> Targets {
+    move |rng| {
+        Targets::Values(Array2::from_shape_fn((5, width), |_| {
+            f64::from(u8::from(rng.random::<bool>()))
+        }))
+    }
 }
 
 axonal::network! {
@@ -267,8 +279,13 @@ axonal::network! {
     LogCosh { input 3; dense 2; log_cosh reduction=none }
     Bce { input 3; dense 1 sigmoid; bce }
     BceLogits { input 3; dense 1; binary_crossentropy from_logits=true }
+    MultiLabel { input 3; dense 4 sigmoid; binary_crossentropy }
+    MultiLabelLogits { input 3; dense 4; bce from_logits=true reduction=sum }
     Hinge { input 3; dense 1; hinge }
     SquaredHinge { input 3; dense 1; squared_hinge }
+    WideHinge { input 3; dense 4 tanh; hinge }
+    WideHingeBinary { input 3; dense 4; hinge }
+    WideSquaredHinge { input 3; dense 4; squared_hinge reduction=none }
     CategoricalHinge { input 3; dense 3; categorical_hinge }
 }
 
@@ -290,7 +307,12 @@ loss_gradchecks! {
     LogCosh: |rng| values(2, -1.0, 1.0)(rng);
     Bce: |rng| values(1, 0.0, 1.0)(rng);
     BceLogits: |rng| values(1, 0.0, 1.0)(rng);
-    Hinge: signs;
-    SquaredHinge: signs;
+    MultiLabel: |rng| values(4, 0.0, 1.0)(rng);
+    MultiLabelLogits: |rng| bits(4)(rng);
+    Hinge: |rng| signs(1)(rng);
+    SquaredHinge: |rng| signs(1)(rng);
+    WideHinge: |rng| signs(4)(rng);
+    WideHingeBinary: |rng| bits(4)(rng);
+    WideSquaredHinge: |rng| signs(4)(rng);
     CategoricalHinge: one_hot;
 }
