@@ -19,6 +19,9 @@
 //! every name of the pools as a network name and as a label, through the `build.rs` door
 //! (code from `axonal_dsl::emit`) and through the `network!` door. The checker must refuse
 //! exactly the names of [`REFUSED`], at the name, and accept every other one.
+//!
+//! Last, it compiles `models/private_or.nn` with `axonal_dsl::build::compile`, as a user's
+//! build script would, for `tests/private_network.rs`.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -482,6 +485,11 @@ fn main() {
     let dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     std::fs::write(Path::new(&dir).join("random_networks.rs"), out).expect("write OUT_DIR");
     names(Path::new(&dir));
+    // A private network through the `build.rs` door, as a user's crate compiles it, for
+    // tests/private_network.rs (which denies warnings).
+    if let Err(err) = axonal_dsl::build::compile(["models/private_or.nn"]) {
+        panic!("{err}");
+    }
 }
 
 /// The source of one network per accepted name, named so and with its loss labelled so,
