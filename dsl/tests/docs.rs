@@ -258,7 +258,11 @@ fn the_reference_lists_every_loss_with_its_attributes_and_defaults() {
             "exactly 1" => OutputNeed::One,
             w => panic!("`{}`: an output width the test cannot read: {w}", word.name),
         };
-        assert_eq!(says, word.output, "output width of `{}`: {width}", word.name);
+        assert_eq!(
+            says, word.output,
+            "output width of `{}`: {width}",
+            word.name
+        );
         for (name, value) in written {
             let ok = match (name, word.kind) {
                 ("reduction", _) => value == "mean",
