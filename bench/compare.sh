@@ -2,7 +2,10 @@
 # Runs the same workload in axonal, PyTorch and JAX in one session and prints samples/s and
 # the ratios. Workload: MLP 784->128 ReLU->10, softmax cross-entropy, plain SGD in f32 over
 # 60,000 samples (batch 64 and 256); inference at batch 256; single-sample latency; the
-# 784->512->512->10 network at batch 256. Every figure is a median over several epochs/runs.
+# 784->512->512->10 network at batch 256; LeNet-5 on the same samples as 1x28x28 images
+# (training at batch 64 and 256, inference at batch 256; see bench/peers.py). Every figure is
+# a median over several epochs/runs. A row whose axonal figure is missing (axonal's keys are
+# `<key>_t1` and `<key>_t<threads>`, e.g. `lenet_train_b64_t2`) prints n/a there.
 # axonal's training through `fit` (shuffled mini-batches gathered from the dataset) is listed
 # too, without peers: theirs are plain loops over consecutive slices, like axonal's rows.
 #
@@ -43,19 +46,28 @@ n = r.get("axonal_threads", "1")
 rows = [("train b=64 (samples/s)", "train_b64", "train_b64", "train_b64", "train_scan_b64"),
         ("train b=256 (samples/s)", "train_b256", "train_b256", "train_b256", "train_scan_b256"),
         ("infer b=256 (samples/s)", "infer_b256", "infer_b256", "infer_b256", None),
-        ("784-512-512-10 train b=256", "big_train_b256", "big_train_b256", "big_train_b256", None)]
-f = lambda k: float(r[k]) if k in r else float("nan")
+        ("784-512-512-10 train b=256", "big_train_b256", "big_train_b256", "big_train_b256", None),
+        ("LeNet-5 train b=64 (samples/s)", "lenet_train_b64", "lenet_train_b64", "lenet_train_b64", "lenet_train_scan_b64"),
+        ("LeNet-5 train b=256 (samples/s)", "lenet_train_b256", "lenet_train_b256", "lenet_train_b256", "lenet_train_scan_b256"),
+        ("LeNet-5 infer b=256 (samples/s)", "lenet_infer_b256", "lenet_infer_b256", "lenet_infer_b256", None)]
+nan = float("nan")
+f = lambda k: float(r[k]) if k in r else nan
+# A figure, or n/a where it was not measured (a NaN anywhere in a ratio makes it n/a too).
+num = lambda v, spec=",.0f": "n/a" if v != v else format(v, spec)
+ratio = lambda a, b, spec=".2f", unit="×": "n/a" if a != a or b != b or b == 0 else format(a / b, spec) + unit
 print(f"| workload | axonal 1 thread | axonal {n} threads | PyTorch | JAX jit step | JAX scan | ÷ PyTorch | ÷ best JAX |")
 print("|---|---|---|---|---|---|---|---|")
 for name, a, t, j, js in rows:
     one, alln = f(f"axonal_{a}_t1"), f(f"axonal_{a}_t{n}")
-    best = max(f("jax_" + j), f("jax_" + js) if js else 0.0)
-    scan = f"{f('jax_' + js):,.0f}" if js else "–"
-    print(f"| {name} | {one:,.0f} | {alln:,.0f} | {f('torch_' + t):,.0f} | {f('jax_' + j):,.0f} | "
-          f"{scan} | {alln / f('torch_' + t):.2f}× | {alln / best:.2f}× |")
+    jax = [v for v in (f("jax_" + j), f("jax_" + js) if js else nan) if v == v]
+    best = max(jax) if jax else nan
+    scan = num(f("jax_" + js)) if js else "–"
+    print(f"| {name} | {num(one)} | {num(alln)} | {num(f('torch_' + t))} | {num(f('jax_' + j))} | "
+          f"{scan} | {ratio(alln, f('torch_' + t))} | {ratio(alln, best)} |")
 for b in (64, 256):
     one, alln = f(f"axonal_fit_b{b}_t1"), f(f"axonal_fit_b{b}_t{n}")
-    print(f"| train b={b} through `fit` (shuffled batches) | {one:,.0f} | {alln:,.0f} | – | – | – | – | – |")
+    print(f"| train b={b} through `fit` (shuffled batches) | {num(one)} | {num(alln)} | – | – | – | – | – |")
 la, lt, lj = f("axonal_latency_b1_us"), f("torch_latency_b1_us"), f("jax_latency_b1_us")
-print(f"| latency b=1 (µs, lower is better) | {la:.2f} | – | {lt:.2f} | {lj:.2f} | – | {lt / la:.1f}× faster | {lj / la:.1f}× faster |")
+print(f"| latency b=1 (µs, lower is better) | {num(la, '.2f')} | – | {num(lt, '.2f')} | {num(lj, '.2f')} | – | "
+      f"{ratio(lt, la, '.1f', '× faster')} | {ratio(lj, la, '.1f', '× faster')} |")
 PY

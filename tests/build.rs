@@ -19,6 +19,9 @@
 //! every name of the pools as a network name and as a label, through the `build.rs` door
 //! (code from `axonal_dsl::emit`) and through the `network!` door. The checker must refuse
 //! exactly the names of [`REFUSED`], at the name, and accept every other one.
+//!
+//! Last, it compiles `models/private_or.nn` with `axonal_dsl::build::compile`, as a user's
+//! build script would, for `tests/private_network.rs`.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -131,7 +134,7 @@ fn targets(loss: &str, width: usize) -> String {
         | "kl_divergence"
         | "kld"
         | "categorical_hinge" => format!("Want::OneHot({width})"),
-        "hinge" | "squared_hinge" => "Want::Signs".into(),
+        "hinge" | "squared_hinge" => format!("Want::Signs({width})"),
         "bce" | "binary_crossentropy" | "msle" => format!("Want::Values({width}, 0.0, 1.0)"),
         "poisson" => format!("Want::Values({width}, 0.0, 3.0)"),
         "mae" | "mean_absolute_error" | "mape" | "mean_absolute_percentage_error" => {
@@ -290,9 +293,11 @@ fn network(
         "categorical_crossentropy" | "sparse_categorical_crossentropy" => {
             (rng.range(2, 5), "softmax", String::new())
         }
-        "binary_crossentropy" | "bce" if logits => (1, "", " from_logits=true".to_string()),
-        "binary_crossentropy" | "bce" => (1, "sigmoid", String::new()),
-        "hinge" | "squared_hinge" => (1, "tanh", String::new()),
+        "binary_crossentropy" | "bce" if logits => {
+            (rng.range(1, 4), "", " from_logits=true".to_string())
+        }
+        "binary_crossentropy" | "bce" => (rng.range(1, 4), "sigmoid", String::new()),
+        "hinge" | "squared_hinge" => (rng.range(1, 4), "tanh", String::new()),
         "msle" => (rng.range(1, 4), "sigmoid", String::new()),
         "poisson" => (rng.range(1, 4), "softplus", String::new()),
         "cosine_similarity" => (rng.range(2, 4), "", String::new()),
@@ -405,6 +410,11 @@ fn main() {
     std::fs::write(Path::new(&dir).join("random_networks.rs"), out).expect("write OUT_DIR");
     names(Path::new(&dir));
     kinds(Path::new(&dir));
+    // A private network through the `build.rs` door, as a user's crate compiles it, for
+    // tests/private_network.rs (which denies warnings).
+    if let Err(err) = axonal_dsl::build::compile(["models/private_or.nn"]) {
+        panic!("{err}");
+    }
 }
 
 /// Writes `kinds.rs` for `tests/kinds.rs`: one network per example of every registered layer

@@ -29,7 +29,8 @@ pub enum Code {
     BadAttributeValue,
     /// A layer's input width differs from the width flowing into it.
     WidthMismatch,
-    /// A width of zero (or not a positive integer).
+    /// A width of zero: a layer or the input 0 units wide. (A width that is not a whole
+    /// number, or is negative or too large, is a [`Code::BadArgument`].)
     ZeroWidth,
     /// A dropout rate outside [0, 1).
     DropoutRate,

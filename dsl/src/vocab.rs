@@ -42,8 +42,8 @@ pub const LOSSES: &[LossWord] = &[
     loss("mean_squared_error", LossKind::Mse, OutputNeed::Any),
     loss("sse_half", LossKind::SseHalf, OutputNeed::Any),
     loss("cross_entropy", LossKind::CrossEntropy, OutputNeed::Classes),
-    loss("binary_crossentropy", BCE, OutputNeed::One),
-    loss("bce", BCE, OutputNeed::One),
+    loss("binary_crossentropy", BCE, OutputNeed::Any),
+    loss("bce", BCE, OutputNeed::Any),
     loss(
         "categorical_crossentropy",
         LossKind::CategoricalCrossentropy { from_logits: false },
@@ -90,8 +90,8 @@ pub const LOSSES: &[LossWord] = &[
     ),
     loss("huber", LossKind::Huber { delta: 1.0 }, OutputNeed::Any),
     loss("log_cosh", LossKind::LogCosh, OutputNeed::Any),
-    loss("hinge", LossKind::Hinge, OutputNeed::One),
-    loss("squared_hinge", LossKind::SquaredHinge, OutputNeed::One),
+    loss("hinge", LossKind::Hinge, OutputNeed::Any),
+    loss("squared_hinge", LossKind::SquaredHinge, OutputNeed::Any),
     loss(
         "categorical_hinge",
         LossKind::CategoricalHinge,

@@ -1,14 +1,15 @@
 //! The pages in `docs/` are checked against the compiler, so they cannot drift:
 //! the error index has an entry for every [`Code`] whose example really produces that code
 //! and whose fix compiles, and the language reference lists exactly the words of
-//! [`axonal_dsl::vocab`] with their attributes and defaults, each with an example that compiles.
+//! [`axonal_dsl::vocab`] with their attributes, defaults and (losses) output widths, each with an
+//! example that compiles.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use axonal_dsl::ir::LossKind;
 use axonal_dsl::layers::{Role, KINDS};
-use axonal_dsl::vocab::{self, ACTIVATIONS, INITIALIZERS, LOSSES};
+use axonal_dsl::vocab::{self, OutputNeed, ACTIVATIONS, INITIALIZERS, LOSSES};
 use axonal_dsl::Code;
 
 fn doc(name: &str) -> String {
@@ -223,6 +224,18 @@ fn the_reference_lists_every_loss_with_its_attributes_and_defaults() {
         let names: BTreeSet<&str> = written.iter().map(|(n, _)| *n).collect();
         let expected: BTreeSet<&str> = vocab::loss_attrs(word.kind).iter().copied().collect();
         assert_eq!(names, expected, "attributes of `{}`", word.name);
+        let width = row[2].as_str();
+        let says = match width {
+            w if w.starts_with("any") => OutputNeed::Any,
+            w if w.contains("(≥ 2)") => OutputNeed::Classes,
+            "exactly 1" => OutputNeed::One,
+            w => panic!("`{}`: an output width the test cannot read: {w}", word.name),
+        };
+        assert_eq!(
+            says, word.output,
+            "output width of `{}`: {width}",
+            word.name
+        );
         for (name, value) in written {
             let ok = match (name, word.kind) {
                 ("reduction", _) => value == "mean",

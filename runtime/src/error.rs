@@ -92,17 +92,6 @@ pub enum Error {
         /// (rows, columns) of the gradient given.
         found: (usize, usize),
     },
-    /// The loss became NaN or infinite during training; training stopped there.
-    ///
-    /// No longer returned by `fit`, which reports [`Error::Diverged`] (naming the layer too);
-    /// kept so that code matching on it still compiles.
-    #[error("the loss became NaN or infinite at epoch {epoch}, step {step}; try a smaller learning rate or check the data")]
-    NonFinite {
-        /// Epoch, counting from 1.
-        epoch: usize,
-        /// Mini-batch within the epoch, counting from 1.
-        step: usize,
-    },
     /// An invalid training or evaluation setting (zero epochs, zero batch size, …).
     #[error("invalid configuration: {0}")]
     Config(String),

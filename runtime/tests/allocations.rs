@@ -1,7 +1,8 @@
 //! A steady-state training step allocates nothing: counted with a counting global allocator.
 //!
-//! (`unsafe` appears only here: implementing `GlobalAlloc` requires it. The library itself
-//! denies unsafe code.)
+//! (Implementing `GlobalAlloc` requires `unsafe`. The library denies unsafe code everywhere
+//! but in three kernel modules, `kernels::{gemm, transpose, threads}`, which allow it for the
+//! SIMD intrinsics, the raw-pointer tiles and the thread pool's job hand-off.)
 
 mod common;
 

@@ -1,13 +1,16 @@
 //! Gradient checks through whole generated networks: every parameter, several
-//! batch sizes, f64 central differences against the generated backward pass.
+//! batch sizes, f64 central differences against the generated backward pass. Between them
+//! the networks use every activation of the language (checked by
+//! `every_activation_is_in_a_checked_network`) and every loss.
 
 use axonal::gradcheck::{check_input_grad, check_model};
 use axonal::ndarray::Array2;
 use axonal::rand::{rngs::StdRng, Rng, SeedableRng};
 use axonal::{Model, TargetsView};
+use axonal_dsl::vocab::ACTIVATIONS;
 
 axonal::network! {
-    /// Every activation of the runtime, as dense attributes and as statements.
+    /// The classic activations, as dense attributes and as statements.
     Classifier {
         input 5;
         dense 7 tanh;
@@ -33,6 +36,10 @@ axonal::network! {
 
     /// L2 penalties: part of the loss and of the weight gradients.
     Regularized { input 3; dense 4 tanh l2=0.05; dense 2 l2=0.5; mse }
+
+    /// A step layer: derivative 0, so nothing before it gets a gradient, and the layer after
+    /// it gets the gradient of its constant 0/1 inputs.
+    Stepped { input 3; a: dense 4 tanh; b: dense 3 step; c: dense 2; mse }
 }
 
 fn random(rows: usize, cols: usize, rng: &mut StdRng) -> Array2<f64> {
@@ -131,6 +138,62 @@ fn l2_penalties_are_in_the_loss_and_the_gradients() {
 }
 
 #[test]
+fn a_step_layer_passes_no_gradient_back() {
+    let mut rng = StdRng::seed_from_u64(4);
+    for batch in [1, 6] {
+        let mut net = Stepped::<f64>::new(&mut rng);
+        let x = random(batch, 3, &mut rng);
+        let t = random(batch, 2, &mut rng);
+        let targets = TargetsView::Values(t.view());
+        let report = check_model(&mut net, x.view(), targets, 1e-5).unwrap();
+        assert!(
+            report.max_relative_error < TOLERANCE,
+            "batch {batch}: {report:?}"
+        );
+        assert_eq!(report.checked, Stepped::<f64>::PARAMS);
+        // Nothing reaches the layers before the step: their gradients are exactly zero.
+        net.forward_train(x.view()).unwrap();
+        net.loss(targets).unwrap();
+        net.backward(x.view()).unwrap();
+        let before_step = (net.a.weight_grad.iter()).chain(net.a.bias_grad.iter());
+        let before_step = before_step.chain(net.b.weight_grad.iter().chain(net.b.bias_grad.iter()));
+        assert!(before_step.copied().all(|g| g == 0.0));
+        assert!(net.c.bias_grad.iter().any(|&g| g != 0.0));
+    }
+}
+
+/// Every activation of the language (an alias counts for the activation it names) appears
+/// in one of this file's gradient-checked networks: read from the file's own text.
+#[test]
+fn every_activation_is_in_a_checked_network() {
+    let source = include_str!("gradcheck.rs");
+    let mut words = std::collections::BTreeSet::new();
+    // Split on the macro's name written in two parts, so that this line is no match.
+    for block in source.split(concat!("axonal::", "network! {")).skip(1) {
+        let end = block
+            .find("\n}\n")
+            .expect("a network! block ends in a line `}`");
+        for line in block[..end].lines() {
+            let code = line.split("//").next().unwrap_or_default();
+            words.extend(
+                code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .filter(|w| !w.is_empty()),
+            );
+        }
+    }
+    let missing: Vec<&str> = ACTIVATIONS
+        .iter()
+        .filter(|w| {
+            !ACTIVATIONS
+                .iter()
+                .any(|u| words.contains(u.name) && (u.make)(0.5) == (w.make)(0.5))
+        })
+        .map(|w| w.name)
+        .collect();
+    assert!(missing.is_empty(), "not in a checked network: {missing:?}");
+}
+
+#[test]
 fn a_wrong_gradient_is_caught() {
     // The checker itself must be able to fail: corrupt one gradient and expect a large error.
     let mut rng = StdRng::seed_from_u64(4);
@@ -155,7 +218,7 @@ fn a_wrong_gradient_is_caught() {
 }
 
 axonal::network! {
-    /// Every layer and activation of the catalogue in one network.
+    /// Every layer kind, and the activations beyond the classic ones, in one network.
     Catalogue {
         input 6;
         fc1: dense 8 leaky_relu 0.1;
@@ -239,14 +302,26 @@ fn one_hot(rng: &mut StdRng) -> Targets {
     Targets::one_hot(&labels, 3).unwrap()
 }
 
-fn signs(rng: &mut StdRng) -> Targets {
-    Targets::Values(Array2::from_shape_fn((5, 1), |_| {
-        if rng.random::<bool>() {
-            1.0
-        } else {
-            -1.0
-        }
-    }))
+/// Targets in {−1, 1}, `width` per sample.
+fn signs(width: usize) -> impl Fn(&mut StdRng) -> Targets {
+    move |rng| {
+        Targets::Values(Array2::from_shape_fn((5, width), |_| {
+            if rng.random::<bool>() {
+                1.0
+            } else {
+                -1.0
+            }
+        }))
+    }
+}
+
+/// Targets in {0, 1}, `width` per sample (the hinge losses convert them to ±1).
+fn bits(width: usize) -> impl Fn(&mut StdRng) -> Targets {
+    move |rng| {
+        Targets::Values(Array2::from_shape_fn((5, width), |_| {
+            f64::from(u8::from(rng.random::<bool>()))
+        }))
+    }
 }
 
 axonal::network! {
@@ -267,8 +342,13 @@ axonal::network! {
     LogCosh { input 3; dense 2; log_cosh reduction=none }
     Bce { input 3; dense 1 sigmoid; bce }
     BceLogits { input 3; dense 1; binary_crossentropy from_logits=true }
+    MultiLabel { input 3; dense 4 sigmoid; binary_crossentropy }
+    MultiLabelLogits { input 3; dense 4; bce from_logits=true reduction=sum }
     Hinge { input 3; dense 1; hinge }
     SquaredHinge { input 3; dense 1; squared_hinge }
+    WideHinge { input 3; dense 4 tanh; hinge }
+    WideHingeBinary { input 3; dense 4; hinge }
+    WideSquaredHinge { input 3; dense 4; squared_hinge reduction=none }
     CategoricalHinge { input 3; dense 3; categorical_hinge }
 }
 
@@ -290,7 +370,12 @@ loss_gradchecks! {
     LogCosh: |rng| values(2, -1.0, 1.0)(rng);
     Bce: |rng| values(1, 0.0, 1.0)(rng);
     BceLogits: |rng| values(1, 0.0, 1.0)(rng);
-    Hinge: signs;
-    SquaredHinge: signs;
+    MultiLabel: |rng| values(4, 0.0, 1.0)(rng);
+    MultiLabelLogits: |rng| bits(4)(rng);
+    Hinge: |rng| signs(1)(rng);
+    SquaredHinge: |rng| signs(1)(rng);
+    WideHinge: |rng| signs(4)(rng);
+    WideHingeBinary: |rng| bits(4)(rng);
+    WideSquaredHinge: |rng| signs(4)(rng);
     CategoricalHinge: one_hot;
 }

@@ -21,8 +21,8 @@ pub enum Want {
     OneHot(usize),
     /// Values of this width, uniform in [low, high).
     Values(usize, f64, f64),
-    /// ±1, one column.
-    Signs,
+    /// ±1, this many columns.
+    Signs(usize),
     /// The network has no loss.
     NoLoss,
 }
@@ -64,7 +64,7 @@ fn make_targets(want: Want, batch: usize, rng: &mut StdRng) -> Option<Targets<f6
                 rng.random_range(low..high)
             }))
         }
-        Want::Signs => Targets::Values(Array2::from_shape_fn((batch, 1), |_| {
+        Want::Signs(width) => Targets::Values(Array2::from_shape_fn((batch, width), |_| {
             if rng.random::<bool>() {
                 1.0
             } else {

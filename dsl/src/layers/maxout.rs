@@ -73,7 +73,7 @@ impl Kind for MaxoutKind {
                         ),
                         Value::Number(n) if n.value < 2.0 => (
                             format!("maxout needs at least 2 pieces per unit, found {}", n.text),
-                            "`k=2` is the course's max(w1ᵀx + b1, w2ᵀx + b2); k=1 would be a plain dense layer".to_string(),
+                            "`k=2` is the usual maxout, max(w1ᵀx + b1, w2ᵀx + b2); k=1 would be a plain dense layer".to_string(),
                         ),
                         Value::Number(n) => (
                             format!("maxout takes at most 64 pieces per unit, found {}", n.text),
