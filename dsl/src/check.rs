@@ -707,20 +707,13 @@ impl<'d> Checker<'d> {
         let Some(out) = self.width.clone() else {
             return;
         };
-        let problem = match word.output {
-            OutputNeed::Classes if out.value() < 2 => Some((
-                "at least 2 outputs, one score per class",
-                "for two classes with one output use `binary_crossentropy`; for regression use `mse`",
-            )),
-            OutputNeed::One if out.value() != 1 => Some((
-                "exactly 1 output",
-                "for one score per class use `softmax_ce`",
-            )),
-            _ => None,
-        };
-        let Some((needs, hint)) = problem else {
+        if word.output != OutputNeed::Classes || out.value() >= 2 {
             return;
-        };
+        }
+        let (needs, hint) = (
+            "at least 2 outputs, one score per class",
+            "for two classes with one output use `binary_crossentropy`; for regression use `mse`",
+        );
         self.error(
             Diagnostic::new(
                 Code::LossMismatch,

@@ -16,8 +16,6 @@ pub enum OutputNeed {
     Any,
     /// One class score per class: at least two outputs.
     Classes,
-    /// Exactly one output (binary targets).
-    One,
 }
 
 /// A loss function's name.

@@ -228,7 +228,6 @@ fn the_reference_lists_every_loss_with_its_attributes_and_defaults() {
         let says = match width {
             w if w.starts_with("any") => OutputNeed::Any,
             w if w.contains("(≥ 2)") => OutputNeed::Classes,
-            "exactly 1" => OutputNeed::One,
             w => panic!("`{}`: an output width the test cannot read: {w}", word.name),
         };
         assert_eq!(
