@@ -209,10 +209,11 @@ fn network(
         _ => String::new(),
     };
     use axonal_dsl::ir::Shape;
-    let input = match rng.below(10) {
-        // An image `[C, H, W]` or a sequence `[C, L]` sometimes (flattened before the output).
-        0..=1 => Shape::new(vec![rng.range(1, 2), rng.range(2, 4), rng.range(2, 4)]),
-        2 => Shape::new(vec![rng.range(1, 3), rng.range(2, 5)]),
+    // One network in six starts from an image `[C, H, W]`, one from a sequence `[C, L]`
+    // (flattened before the output layer), by index so that every run has both.
+    let input = match index % 6 {
+        1 => Shape::new(vec![rng.range(1, 2), rng.range(2, 4), rng.range(2, 4)]),
+        4 => Shape::new(vec![rng.range(1, 3), rng.range(2, 5)]),
         _ => Shape::vector(rng.range(1, 6)),
     };
     let mut src = String::new();

@@ -1131,7 +1131,8 @@ mod tests {
     fn shapes_flow_through_elementwise_layers_and_flatten() {
         let p = check_ok(
             "N { input 2x3x4; relu; dropout 0.5; flatten; dense 5; softmax_ce } \
-             M { input 3x7; tanh; flatten; batchnorm }",
+             M { input 3x7; tanh; flatten; batchnorm } \
+             B { input 3x4x5; batchnorm; flatten }",
         );
         let shapes = |n: usize| -> Vec<String> {
             p.networks[n]
@@ -1155,6 +1156,10 @@ mod tests {
             shapes(1),
             ["[3, 7] -> [3, 7]", "[3, 7] -> [21]", "[21] -> [21]"]
         );
+        // Batch norm of a `[C, H, W]` value is per channel: γ, β, mean and variance per C.
+        assert_eq!(shapes(2), ["[3, 4, 5] -> [3, 4, 5]", "[3, 4, 5] -> [60]"]);
+        assert_eq!(p.networks[2].params(), 2 * 3);
+        assert_eq!(p.networks[2].buffers(), 2 * 3);
         // `input 784` is still a vector, and flattening a vector changes nothing.
         let p = check_ok("N { input 784; flatten; dense 10 }");
         assert_eq!(p.networks[0].layers[1].input, Shape::vector(784));
@@ -1181,8 +1186,8 @@ mod tests {
             ["E0023", "E0008"]
         );
         assert_eq!(
-            codes("N { input 2x2; softmax } M { input 2x2x2; log_softmax } B { input 3x3; batchnorm }"),
-            ["E0023", "E0023", "E0023"]
+            codes("N { input 2x2; softmax } M { input 2x2x2; log_softmax }"),
+            ["E0023", "E0023"]
         );
     }
 

@@ -1,7 +1,7 @@
 //! Shapes through the `network!` door: `input 1x4x4` arrives as one Rust literal (`1` with the
 //! suffix `x4x4`) and reads as the shape `[1, 4, 4]`; the generated type states it next to the
-//! flattened widths; a value of any shape flows through elementwise layers and `flatten`,
-//! and the network's gradients are right (f64, central differences).
+//! flattened widths; a value of any shape flows through elementwise layers, a per-channel
+//! batch norm and `flatten`, and the network's gradients are right (f64, central differences).
 
 use axonal::gradcheck::{check_input_grad, check_model};
 use axonal::ndarray::Array2;
@@ -12,6 +12,7 @@ axonal::network! {
     pub Img {
         input 2x3x3;
         tanh;
+        bn: batchnorm;
         drop: dropout 0;
         flatten;
         fc: dense 4 sigmoid;
@@ -31,6 +32,14 @@ fn the_generated_type_states_its_shapes() {
     assert!(summary.contains("[batch, 2, 3, 3]"), "{summary}");
     let flatten = summary.lines().find(|l| l.contains("flatten")).unwrap();
     assert!(flatten.contains("[batch, 18]"), "{summary}");
+    // Per channel: γ and β of 2 channels, and their running mean and variance.
+    let bn = summary.lines().find(|l| l.starts_with("bn")).unwrap();
+    assert!(bn.ends_with(" 8"), "{summary}");
+    let mut keys = Vec::new();
+    Img::<f32>::seeded(0).visit_params(&mut |p| {
+        keys.push(format!("{}.{} {:?}", p.layer, p.name, p.shape));
+    });
+    assert!(keys.contains(&"bn.weight [2]".to_string()), "{keys:?}");
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! `batchnorm momentum=0.1 eps=1e-5`: per-feature batch normalization with a learned scale
-//! and shift (PyTorch's `BatchNorm1d`): batch statistics in training, running ones in eval.
+//! `batchnorm momentum=0.1 eps=1e-5`: batch normalization with a learned scale and shift, per
+//! feature of a vector (PyTorch's `BatchNorm1d`) or per channel of a `[C, L]` or `[C, H, W]`
+//! value (`BatchNorm1d`/`BatchNorm2d`): batch statistics in training, running ones in eval.
 
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
@@ -45,10 +46,16 @@ impl Kind for BatchNormKind {
         "input 4; batchnorm"
     }
 
+    fn examples(&self) -> Vec<String> {
+        vec![
+            "input 4; batchnorm momentum=0.5".to_string(),
+            "input 2x3x3; batchnorm eps=1e-3".to_string(),
+            "input 3x5; batchnorm".to_string(),
+        ]
+    }
+
     fn check(&self, cx: &mut Checker<'_>, s: &Statement) -> Option<Checked> {
         let incoming = cx.incoming(&s.keyword);
-        // Per-channel normalization of `[C, …]` values comes with the convolutional runtime.
-        let vector = cx.needs_vector(&s.keyword);
         for arg in &s.args {
             cx.unexpected_arg(s, arg, "only `momentum=` and `eps=`");
         }
@@ -75,7 +82,7 @@ impl Kind for BatchNormKind {
                 }
             }
         }
-        let width = incoming.filter(|_| vector)?;
+        let width = incoming?;
         Some(Checked {
             spec: Box::new(BatchNorm {
                 momentum: momentum?,
@@ -92,10 +99,6 @@ impl Kind for BatchNormKind {
 
     fn sample(&self, rng: &mut dyn Random, input: Option<&Shape>) -> Option<Sample> {
         let width = input?.clone();
-        if width.rank() > 1 {
-            // Per-channel batch normalization comes with the convolutional runtime (stage 3).
-            return None;
-        }
         let mut text = "batchnorm".to_string();
         if rng.chance(50) {
             text += &format!(" momentum={}", rng.pick(&["0.1", "0.5", "1"]));
@@ -111,22 +114,38 @@ impl Kind for BatchNormKind {
     }
 }
 
+/// The channels a batch norm normalizes: the features of a vector, the first dimension of
+/// anything else.
+fn channels(io: Io<'_>) -> usize {
+    io.output.dims().first().copied().unwrap_or(0)
+}
+
 impl LayerSpec for BatchNorm {
     fn describe(&self, _io: Io<'_>) -> String {
         format!("batchnorm momentum={} eps={:e}", self.momentum, self.eps)
     }
 
+    /// γ and β, one each per channel (per feature of a vector).
     fn params(&self, io: Io<'_>) -> Option<u64> {
-        u64::try_from(io.output.size()).ok()?.checked_mul(2)
+        u64::try_from(channels(io)).ok()?.checked_mul(2)
     }
 
+    /// The running mean and variance, one each per channel.
     fn buffers(&self, io: Io<'_>) -> Option<u64> {
-        u64::try_from(io.output.size()).ok()?.checked_mul(2)
+        u64::try_from(channels(io)).ok()?.checked_mul(2)
     }
 
     fn field_type(&self, f: &Ident, io: Io<'_>) -> TokenStream {
-        let o = int(io.output.size());
-        quote!(::axonal::layers::BatchNorm<#f, #o>)
+        let dims = io.output.dims();
+        if dims.len() == 1 {
+            let o = int(dims[0]);
+            quote!(::axonal::layers::BatchNorm<#f, #o>)
+        } else {
+            // `[C, S]`: S the positions of a channel (L, or H·W).
+            let c = int(dims[0]);
+            let positions = int(dims[1..].iter().product());
+            quote!(::axonal::layers::BatchNorm<#f, #c, #positions>)
+        }
     }
 
     fn constructor(&self, _io: Io<'_>) -> TokenStream {
