@@ -151,6 +151,7 @@ fn the_generator_covers_the_language() {
         "reduction=",
         "input",
         "flatten",
+        "layernorm",
     ] {
         assert!(source.contains(word), "no generated network uses `{word}`");
     }

@@ -1,7 +1,7 @@
 //! Shapes through the `network!` door: `input 1x4x4` arrives as one Rust literal (`1` with the
 //! suffix `x4x4`) and reads as the shape `[1, 4, 4]`; the generated type states it next to the
 //! flattened widths; a value of any shape flows through elementwise layers, a per-channel
-//! batch norm and `flatten`, and the network's gradients are right (f64, central differences).
+//! batch norm, a layer norm and `flatten`, and the network's gradients are right (f64, central differences).
 
 use axonal::gradcheck::{check_input_grad, check_model};
 use axonal::ndarray::Array2;
@@ -13,6 +13,7 @@ axonal::network! {
         input 2x3x3;
         tanh;
         bn: batchnorm;
+        ln: layernorm;
         drop: dropout 0;
         flatten;
         fc: dense 4 sigmoid;
@@ -40,6 +41,11 @@ fn the_generated_type_states_its_shapes() {
         keys.push(format!("{}.{} {:?}", p.layer, p.name, p.shape));
     });
     assert!(keys.contains(&"bn.weight [2]".to_string()), "{keys:?}");
+    // Layer norm's γ has the per-sample shape, as PyTorch's `LayerNorm(shape)`.
+    assert!(
+        keys.contains(&"ln.weight [2, 3, 3]".to_string()),
+        "{keys:?}"
+    );
 }
 
 #[test]

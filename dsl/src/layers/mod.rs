@@ -27,6 +27,7 @@ pub mod dense;
 pub mod dropout;
 pub mod flatten;
 pub mod input;
+pub mod layernorm;
 pub mod maxout;
 
 /// Every layer kind of the language, in the order the reference lists them (activations last).
@@ -37,6 +38,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &batchnorm::BatchNormKind,
     &dropout::DropoutKind,
     &flatten::FlattenKind,
+    &layernorm::LayerNormKind,
     &activation::ActivationKind,
 ];
 
