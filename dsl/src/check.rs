@@ -483,6 +483,62 @@ impl<'d> Checker<'d> {
         false
     }
 
+    /// Where the shape flowing on was set (the `input` shape, the width or channels of the
+    /// layer that made it), for messages that say where a size came from.
+    pub(crate) fn width_span(&self) -> Option<Span> {
+        self.width.as_ref().map(|w| w.span.clone())
+    }
+
+    /// Whether the value flowing into `at` has rank `rank` (or is unknown); otherwise reports
+    /// that `at` takes `what` (`an image [batch, C, H, W]`), and marks the width unknown so
+    /// that later layers do not repeat the error.
+    pub(crate) fn needs_rank(&mut self, at: &Ident, rank: usize, what: &str) -> bool {
+        let Some(width) = self.width.clone() else {
+            return true;
+        };
+        if width.shape.rank() == rank {
+            return true;
+        }
+        let help = match (width.shape.rank(), rank) {
+            (1, 3) => "give the input its shape, e.g. `input 1x28x28;` rather than `input 784;`",
+            (1, 2) => "give the input its shape, e.g. `input 1x100;` rather than `input 100;`",
+            (3, 2) => {
+                "`conv1d` and 1-D pooling take sequences; use `conv2d` or 2-D pooling on an image"
+            }
+            (2, 3) => {
+                "`conv2d` and 2-D pooling take images; use `conv1d` or 1-D pooling on a sequence"
+            }
+            _ => "a shaped value needs a shaped input: declare it, e.g. `input 1x28x28;`",
+        };
+        self.error(
+            Diagnostic::new(
+                Code::RankMismatch,
+                at.span.clone(),
+                format!(
+                    "`{}` takes {what}, found a value of shape {}",
+                    at.name,
+                    width.shape.batch()
+                ),
+            )
+            .label(format!("this layer needs {what}"))
+            .secondary(
+                width.span.clone(),
+                format!("the value has shape {} from here", width.shape.batch()),
+            )
+            .help(help),
+        );
+        self.width = None;
+        self.width_unknown_reported = true;
+        false
+    }
+
+    /// Forgets the shape flowing on after an error that explains why it is unknown, so that
+    /// later layers are not checked against a stale one nor report it again.
+    pub(crate) fn unknown_width(&mut self) {
+        self.width = None;
+        self.width_unknown_reported = true;
+    }
+
     /// Records that an error already given explains why the width is unknown, so later
     /// layers do not repeat it.
     pub(crate) fn width_unknown_explained(&mut self) {

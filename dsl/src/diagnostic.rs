@@ -56,8 +56,12 @@ pub enum Code {
     ReservedName,
     /// A network with more layers, parameters or activations than the compiler's limits.
     TooLarge,
-    /// A layer after a value whose rank it cannot take: `dense` after a `[C, H, W]` value.
+    /// A layer after a value whose rank it cannot take: `dense` after a `[C, H, W]` value,
+    /// `conv2d` on a vector.
     RankMismatch,
+    /// A convolution's kernel or a pooling window longer than its padded input along some
+    /// axis: the layer would have no output.
+    WindowTooLarge,
 }
 
 impl Code {
@@ -86,6 +90,7 @@ impl Code {
         Code::ReservedName,
         Code::TooLarge,
         Code::RankMismatch,
+        Code::WindowTooLarge,
     ];
 
     /// The code as printed: `E0001`, …. Never renumber: users search for these.
@@ -114,6 +119,7 @@ impl Code {
             Code::ReservedName => "E0021",
             Code::TooLarge => "E0022",
             Code::RankMismatch => "E0023",
+            Code::WindowTooLarge => "E0024",
         }
     }
 }
@@ -676,9 +682,10 @@ mod tests {
             Code::ReservedName => 19,
             Code::TooLarge => 20,
             Code::RankMismatch => 21,
+            Code::WindowTooLarge => 22,
         };
         let indices: Vec<usize> = Code::ALL.iter().map(|&c| index(c)).collect();
-        assert_eq!(indices, (0..22).collect::<Vec<_>>());
+        assert_eq!(indices, (0..23).collect::<Vec<_>>());
         let mut printed: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
         printed.dedup();
         assert_eq!(printed.len(), Code::ALL.len());

@@ -71,17 +71,16 @@ impl Kind for DenseKind {
 
     fn check(&self, cx: &mut Checker<'_>, s: &Statement) -> Option<Checked> {
         let widths = cx.layer_widths(s, s.args.first());
-        let activation = dense_activation(cx, s);
+        let activation = trailing_activation(cx, s);
         let (input, output, out_span) = widths?;
         cx.flow(Shape::vector(output), out_span);
         let attr = |name: &str| s.attrs.iter().find(|a| a.name.name == name);
         let activation = activation.unwrap_or(Activation::Identity);
-        let mut weight_init = default_init(activation);
-        if let Some(a) = attr("init") {
-            if let Some(init) = cx.init(a) {
-                weight_init = fit_init_to(activation, init);
-            }
-        }
+        let Affine {
+            mut weight_init,
+            bias_init,
+            l2,
+        } = affine_attrs(cx, s, activation, output);
         if let Some(a) = attr("weights") {
             if attr("init").is_some() {
                 cx.error(
@@ -102,26 +101,6 @@ impl Kind for DenseKind {
                 )
             }) {
                 weight_init = Init::Values(values);
-            }
-        }
-        let mut bias_init = Init::Zeros;
-        if let Some(a) = attr("bias") {
-            let init = match &a.value {
-                Value::Number(n) => cx.constant(a, n.value),
-                Value::List { .. } => cx
-                    .number_list(a, output, || "one per output".to_string())
-                    .map(Init::Values),
-                _ => cx.init(a),
-            };
-            if let Some(init) = init {
-                bias_init = init;
-            }
-        }
-        let mut l2 = 0.0;
-        if let Some(a) = attr("l2") {
-            match &a.value {
-                Value::Number(n) if n.value >= 0.0 && fits_f32(n.value) => l2 = n.value,
-                _ => cx.bad_value(a, "a penalty of 0 or more, finite in f32, e.g. `l2=1e-4`"),
             }
         }
         Some(Checked {
@@ -172,8 +151,62 @@ impl Kind for DenseKind {
     }
 }
 
-/// The optional activation after a dense layer's width, with its optional parameter.
-fn dense_activation(cx: &mut Checker<'_>, s: &Statement) -> Option<Activation> {
+/// How an affine layer (`dense`, `conv2d`, `conv1d`) starts and is penalized: its `init=`,
+/// `bias=` and `l2=` attributes.
+pub(super) struct Affine {
+    /// How the weights start: `init=`, or the activation's default.
+    pub weight_init: Init,
+    /// How the biases start: `bias=` (a number, a list of one per output, or an initializer).
+    pub bias_init: Init,
+    /// `l2=`, 0 for none.
+    pub l2: f64,
+}
+
+/// Reads `init=`, `bias=` and `l2=` of an affine layer with `outputs` biases whose activation
+/// is `activation`, reporting bad values.
+pub(super) fn affine_attrs(
+    cx: &mut Checker<'_>,
+    s: &Statement,
+    activation: Activation,
+    outputs: usize,
+) -> Affine {
+    let attr = |name: &str| s.attrs.iter().find(|a| a.name.name == name);
+    let mut weight_init = default_init(activation);
+    if let Some(a) = attr("init") {
+        if let Some(init) = cx.init(a) {
+            weight_init = fit_init_to(activation, init);
+        }
+    }
+    let mut bias_init = Init::Zeros;
+    if let Some(a) = attr("bias") {
+        let init = match &a.value {
+            Value::Number(n) => cx.constant(a, n.value),
+            Value::List { .. } => cx
+                .number_list(a, outputs, || "one per output".to_string())
+                .map(Init::Values),
+            _ => cx.init(a),
+        };
+        if let Some(init) = init {
+            bias_init = init;
+        }
+    }
+    let mut l2 = 0.0;
+    if let Some(a) = attr("l2") {
+        match &a.value {
+            Value::Number(n) if n.value >= 0.0 && fits_f32(n.value) => l2 = n.value,
+            _ => cx.bad_value(a, "a penalty of 0 or more, finite in f32, e.g. `l2=1e-4`"),
+        }
+    }
+    Affine {
+        weight_init,
+        bias_init,
+        l2,
+    }
+}
+
+/// The optional activation after an affine layer's width (`dense 3 relu`, `conv2d 6 k=5
+/// leaky_relu 0.1`), with its optional parameter.
+pub(super) fn trailing_activation(cx: &mut Checker<'_>, s: &Statement) -> Option<Activation> {
     let mut rest = s.args.iter().skip(1);
     let first = rest.next()?;
     let Arg::Ident(name) = first else {
@@ -204,7 +237,7 @@ fn dense_activation(cx: &mut Checker<'_>, s: &Statement) -> Option<Activation> {
 
 /// `he` before a leaky ReLU means Kaiming with the ReLU's own slope, as in PyTorch's
 /// `kaiming_normal_(w, a=slope, nonlinearity="leaky_relu")`.
-fn fit_init_to(activation: Activation, init: Init) -> Init {
+pub(super) fn fit_init_to(activation: Activation, init: Init) -> Init {
     match (activation, init) {
         (Activation::LeakyRelu(a), Init::HeNormal) => Init::KaimingNormal { a },
         (Activation::LeakyRelu(a), Init::HeUniform) => Init::KaimingUniform { a },

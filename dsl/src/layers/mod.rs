@@ -23,18 +23,25 @@ use crate::ir::{Activation, Shape};
 
 pub mod activation;
 pub mod batchnorm;
+pub mod conv;
 pub mod dense;
 pub mod dropout;
 pub mod flatten;
 pub mod input;
 pub mod layernorm;
 pub mod maxout;
+pub mod pool;
+pub mod window;
 
 /// Every layer kind of the language, in the order the reference lists them (activations last).
 pub static KINDS: &[&dyn Kind] = &[
     &input::Input,
     &dense::DenseKind,
     &maxout::MaxoutKind,
+    &conv::ConvKind,
+    &pool::MaxPoolKind,
+    &pool::AvgPoolKind,
+    &pool::GlobalAvgPoolKind,
     &batchnorm::BatchNormKind,
     &dropout::DropoutKind,
     &flatten::FlattenKind,
