@@ -31,7 +31,7 @@ pub fn check(source: &str) {
             assert!(text.contains("error"));
             for d in &diagnostics {
                 let _ = d.render("fuzz.nn", source, true);
-                let _ = d.to_compile_error(proc_macro2::Span::call_site());
+                let _ = d.to_compile_error(proc_macro2::Span::call_site(), source);
             }
         }
     }

@@ -89,7 +89,9 @@ const GENERATED: &str = "\
     Dropout activation Relu Tanh Sigmoid init Init Loss Reduction Mse reborrow view link dim \
     as_ref penalty with_l2 grad_input backward primitive option result marker ops clone fmt \
     dead_code non_snake_case non_camel_case_types main Case Want check CASES SOURCE \
-    generated names built exercise net want batch dense0 relu1 input dense relu mse";
+    generated names built exercise net want batch dense0 relu1 input dense relu mse Conv2d \
+    Conv1d MaxPool2d MaxPool1d AvgPool2d AvgPool1d GlobalAvgPool LayerNorm Window1 Window2 pool \
+    with_stride with_pad with_dilation INPUT_SHAPE OUTPUT_SHAPE";
 
 /// The names the checker refuses: Rust has no identifier for them, not even a raw one.
 const REFUSED: &[&str] = &["self", "Self", "super", "crate", "_"];
@@ -209,30 +211,41 @@ fn network(
         _ => String::new(),
     };
     use axonal_dsl::ir::Shape;
-    // One network in six starts from an image `[C, H, W]`, one from a sequence `[C, L]`
+    // Two networks in six start from an image `[C, H, W]`, one from a sequence `[C, L]`
     // (flattened before the output layer), by index so that every run has both.
     let input = match index % 6 {
-        1 => Shape::new(vec![rng.range(1, 2), rng.range(2, 4), rng.range(2, 4)]),
+        1 | 3 => Shape::new(vec![rng.range(1, 2), rng.range(2, 5), rng.range(2, 5)]),
         4 => Shape::new(vec![rng.range(1, 3), rng.range(2, 5)]),
         _ => Shape::vector(rng.range(1, 6)),
     };
     let mut src = String::new();
     let mut freeze = Vec::new();
     writeln!(src, "/// Random network {index}.").unwrap();
-    let vis = rng.pick(&["", "pub ", "pub(crate) "]);
+    let mut vis = rng.pick(&["", "pub ", "pub(crate) "]);
+    if name == "pub" && vis.is_empty() {
+        // `pub { … }` reads as a visibility without a name; `pub pub { … }` is the network.
+        vis = "pub ";
+    }
     write!(src, "{vis}{name} {{").unwrap();
     let explicit_input = input.rank() > 1 || rng.chance(60);
     if explicit_input {
         write!(src, " input {};", input.source()).unwrap();
     }
+    // Networks 1 and 4 of every six start with a convolution, so that every run has CNNs.
+    let conv_first = input.rank() > 1 && matches!(index % 6, 1 | 4);
     let mut width = input;
     let mut first = !explicit_input;
-    let layers = rng.range(0, 5);
+    let layers = rng.range(usize::from(conv_first), 5);
     for i in 0..layers {
         // A kind of the registry, as often as its weight says, that can take this input.
         let known = (!first).then_some(&width);
         let sample = loop {
-            if let Some(sample) = pick_kind(rng).sample(rng, known) {
+            let kind = if conv_first && i == 0 {
+                axonal_dsl::layers::kind("conv2d").expect("a kind")
+            } else {
+                pick_kind(rng)
+            };
+            if let Some(sample) = kind.sample(rng, known) {
                 break sample;
             }
         };

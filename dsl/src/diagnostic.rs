@@ -29,8 +29,10 @@ pub enum Code {
     BadAttributeValue,
     /// A layer's input width differs from the width flowing into it.
     WidthMismatch,
-    /// A width of zero: a layer or the input 0 units wide. (A width that is not a whole
-    /// number, or is negative or too large, is a [`Code::BadArgument`].)
+    /// A width of zero: a layer or the input 0 units wide, a convolution with 0 channels.
+    /// (A width that is not a whole number, or is negative or too large, is a
+    /// [`Code::BadArgument`]; a kernel, stride or window of 0 a [`Code::BadAttributeValue`]
+    /// or [`Code::BadArgument`].)
     ZeroWidth,
     /// A dropout rate outside [0, 1).
     DropoutRate,
@@ -271,12 +273,27 @@ impl Diagnostic {
     /// rustc reports it with its caret under the offending token of a `network!` invocation.
     ///
     /// The message reads like rustc's own: the headline with the error code, then the label,
-    /// then `= help: …`. Secondary labels are left out: without a span of their own they
-    /// would only confuse.
-    pub fn to_compile_error(&self, span: proc_macro2::Span) -> proc_macro2::TokenStream {
+    /// then `= note: …` per secondary label, quoting the text of `source` it points at
+    /// (``the previous layer outputs 64 here: `dense 64` ``), since `compile_error!` has one
+    /// span only, then `= help: …`.
+    pub fn to_compile_error(
+        &self,
+        span: proc_macro2::Span,
+        source: &str,
+    ) -> proc_macro2::TokenStream {
         let mut text = format!("{} [{}]", self.message, self.code.as_str());
         if !self.primary.message.is_empty() {
             text.push_str(&format!("\n  {}", self.primary.message));
+        }
+        for label in &self.secondary {
+            match source.get(label.span.clone()).map(str::trim) {
+                Some(quoted)
+                    if !quoted.is_empty() && quoted.len() <= 60 && !quoted.contains('\n') =>
+                {
+                    text.push_str(&format!("\n  = note: {}: `{quoted}`", label.message));
+                }
+                _ => text.push_str(&format!("\n  = note: {}", label.message)),
+            }
         }
         if let Some(help) = &self.help {
             text.push_str(&format!("\n  = help: {help}"));
@@ -300,17 +317,18 @@ pub fn not_shown(total: usize) -> String {
     )
 }
 
-/// The `compile_error!`s of a `network!` invocation: one per diagnostic, each at the token
-/// `span_of` maps its primary span to, at most [`MAX_SHOWN`] of them, then one saying how
+/// The `compile_error!`s of a `network!` invocation whose text is `source`: one per
+/// diagnostic, each at the token `span_of` maps its primary span to, at most [`MAX_SHOWN`] of them, then one saying how
 /// many more there are (at the first one left out).
 pub fn compile_errors(
     diags: &[Diagnostic],
+    source: &str,
     span_of: impl Fn(&Span) -> proc_macro2::Span,
 ) -> proc_macro2::TokenStream {
     let mut out: proc_macro2::TokenStream = diags
         .iter()
         .take(MAX_SHOWN)
-        .map(|d| d.to_compile_error(span_of(&d.primary.span)))
+        .map(|d| d.to_compile_error(span_of(&d.primary.span), source))
         .collect();
     if let Some(first_left_out) = diags.get(MAX_SHOWN) {
         out.extend(compile_error(
@@ -770,7 +788,9 @@ error[E0008]: expected input width 64, found 784
             .nth(1)
             .map(|t| t.span())
             .expect("a second token");
-        let out = width_mismatch().to_compile_error(span);
+        // The secondary label (bytes 12..14) quotes the source it points at.
+        let source = "N {dense 2->64; dense 784->128 }";
+        let out = width_mismatch().to_compile_error(span, source);
         let text = out.to_string();
         assert!(text.starts_with(":: core :: compile_error !"), "{text}");
         let literal = out
@@ -784,7 +804,7 @@ error[E0008]: expected input width 64, found 784
         let lit: syn::LitStr = syn::parse2(literal.clone().into()).expect("a string literal");
         assert_eq!(
             lit.value(),
-            "expected input width 64, found 784 [E0008]\n  this layer expects 784 inputs\n  = help: write `dense 64->128`, or `dense 128` to infer it"
+            "expected input width 64, found 784 [E0008]\n  this layer expects 784 inputs\n  = note: the previous layer outputs 64 here: `64`\n  = help: write `dense 64->128`, or `dense 128` to infer it"
         );
         for token in out.into_iter().chain(std::iter::once(literal)) {
             assert_eq!(token.span().start(), span.start());
@@ -932,13 +952,13 @@ error[E0008]: expected input width 64, found 784
     #[test]
     fn the_macro_door_is_capped_too() {
         let diags = crate::check_source(&one_long_line(200)).unwrap_err();
-        let out = compile_errors(&diags, |_| proc_macro2::Span::call_site()).to_string();
+        let out = compile_errors(&diags, "", |_| proc_macro2::Span::call_site()).to_string();
         assert_eq!(out.matches("compile_error").count(), MAX_SHOWN + 1);
         assert!(
             out.contains("aborting after 50 errors: 150 more not shown"),
             "{out}"
         );
-        let few = compile_errors(&diags[..3], |_| proc_macro2::Span::call_site()).to_string();
+        let few = compile_errors(&diags[..3], "", |_| proc_macro2::Span::call_site()).to_string();
         assert_eq!(few.matches("compile_error").count(), 3);
     }
 
@@ -956,7 +976,7 @@ error[E0008]: expected input width 64, found 784
             d.help = help;
             let text = render_all(&[d.clone()], "f.nn", &source, false);
             proptest::prop_assert!(text.starts_with("error[E0001]: m"));
-            let _ = d.to_compile_error(proc_macro2::Span::call_site());
+            let _ = d.to_compile_error(proc_macro2::Span::call_site(), &source);
         }
     }
 }

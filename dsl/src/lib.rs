@@ -58,6 +58,6 @@ pub fn expand_macro(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream
     let source = tokens::MacroSource::new(input);
     match compile(&source.text) {
         Ok(tokens) => tokens,
-        Err(diags) => diagnostic::compile_errors(&diags, |span| source.span_of(span)),
+        Err(diags) => diagnostic::compile_errors(&diags, &source.text, |span| source.span_of(span)),
     }
 }

@@ -57,7 +57,7 @@ impl MacroSource {
     /// This is all the macro needs to report a mistake: parse or check [`Self::text`], then
     /// emit this for each diagnostic.
     pub fn compile_error(&self, diagnostic: &Diagnostic) -> TokenStream {
-        diagnostic.to_compile_error(self.span_of(&diagnostic.primary.span))
+        diagnostic.to_compile_error(self.span_of(&diagnostic.primary.span), &self.text)
     }
 }
 

@@ -140,18 +140,25 @@ fn every_random_network_passes_a_gradient_check() {
 fn the_generator_covers_the_language() {
     // The networks are random, but together they must use every kind of statement.
     let source = generated::SOURCE;
+    // Every layer keyword the generator samples (from `layers::KINDS`), and the attributes.
+    let sampled = axonal_dsl::layers::KINDS
+        .iter()
+        .filter(|k| k.sample_weight() > 0 && k.role() == axonal_dsl::layers::Role::Layer)
+        .flat_map(|k| k.keywords().iter().copied());
+    for word in sampled {
+        assert!(
+            source.contains(&format!(" {word} ")) || source.contains(&format!(" {word};")),
+            "no generated network uses `{word}`"
+        );
+    }
     for word in [
-        "dense",
-        "maxout",
-        "batchnorm",
-        "dropout",
         "init=",
         "bias=",
         "l2=",
         "reduction=",
         "input",
-        "flatten",
-        "layernorm",
+        "stride=",
+        "pad=",
     ] {
         assert!(source.contains(word), "no generated network uses `{word}`");
     }

@@ -109,8 +109,8 @@ impl Kind for ConvKind {
                 (None, None)
             }
         };
-        let out_channels = to.and_then(|n| cx.width_number(n));
-        let in_channels = from.and_then(|n| cx.width_number(n));
+        let out_channels = to.and_then(|n| channel_count(cx, n));
+        let in_channels = from.and_then(|n| channel_count(cx, n));
         let activation = trailing_activation(cx, s).unwrap_or(Activation::Identity);
         if matches!(activation, Activation::Softmax | Activation::LogSoftmax) {
             softmax_on_channels(cx, s);
@@ -194,9 +194,10 @@ impl Kind for ConvKind {
         if rng.chance(50) {
             text += &format!(" init={}", sample_init(rng));
         }
-        if rng.chance(30) {
-            text += &format!(" bias={}", rng.pick(&["0.1", "-0.2", "normal(0, 0.1)"]));
-        }
+        // Always a bias other than zero: a channel whose inputs are all exactly 0 (after a
+        // `step`, or a window over padding) would otherwise sit on a ReLU's or ELU's kink,
+        // where a gradient check cannot agree.
+        text += &format!(" bias={}", rng.pick(&["0.1", "-0.2", "normal(0, 0.1)"]));
         if rng.chance(15) {
             text += " l2=0.01";
         }
@@ -289,6 +290,23 @@ fn read_window(cx: &mut Checker<'_>, s: &Statement, axes: usize) -> Option<Windo
         pad,
         dilation,
     })
+}
+
+/// A number of channels: a whole number of at least 1 (at most the widest layer).
+fn channel_count(cx: &mut Checker<'_>, n: &Number) -> Option<usize> {
+    if n.is_integer && n.value == 0.0 {
+        cx.error(
+            Diagnostic::new(
+                Code::ZeroWidth,
+                n.span.clone(),
+                "a convolution cannot have 0 channels",
+            )
+            .label("zero channels")
+            .help("every convolution reads and makes at least one channel"),
+        );
+        return None;
+    }
+    cx.width_number(n)
 }
 
 /// `conv2d 3->16` after a 1-channel value.
@@ -440,4 +458,66 @@ impl LayerSpec for Conv {
     }
 
     spec_boilerplate!();
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::Shape;
+
+    /// The shapes the checker gives each layer of `body`.
+    fn shapes(body: &str) -> Vec<Shape> {
+        let p = crate::check_source(&format!("N {{ {body} }}")).expect("compiles");
+        p.networks[0]
+            .layers
+            .iter()
+            .map(|l| l.output.clone())
+            .collect()
+    }
+
+    #[test]
+    fn output_shapes_follow_pytorch() {
+        // ⌊(in + 2·pad − dilation·(k − 1) − 1) / stride⌋ + 1 per axis.
+        assert_eq!(
+            shapes("input 3x32x32; conv2d 8 k=3 stride=2 pad=1"),
+            [Shape::new(vec![8, 16, 16])]
+        );
+        assert_eq!(
+            shapes("input 1x10x9; conv2d 2 k=5x3 stride=2x1 pad=2x1 dilation=1x2"),
+            [Shape::new(vec![2, 5, 7])]
+        );
+        assert_eq!(
+            shapes("input 2x100; conv1d 4 k=7 stride=3 dilation=2"),
+            [Shape::new(vec![4, 30])]
+        );
+        // `same` keeps the size, dilation included.
+        assert_eq!(
+            shapes("input 1x7x6; conv2d 2 k=5x3 pad=same dilation=2"),
+            [Shape::new(vec![2, 7, 6])]
+        );
+    }
+
+    #[test]
+    fn lenet_has_pytorchs_parameter_count() {
+        let p = crate::check_source(
+            "N { input 1x28x28; conv2d 1->6 k=5 pad=2 relu; maxpool 2; conv2d 16 k=5 relu; \
+             maxpool 2; flatten; dense 120 relu; dense 84 relu; dense 10 }",
+        )
+        .expect("compiles");
+        let params: u64 = p.networks[0]
+            .layers
+            .iter()
+            .map(|l| l.checked_params().unwrap())
+            .sum();
+        // sum(p.numel() for p in LeNet().parameters()) in PyTorch.
+        assert_eq!(params, 61_706);
+        let last = &p.networks[0].layers[4];
+        assert_eq!(last.output, Shape::vector(400));
+    }
+
+    #[test]
+    fn inferred_and_declared_input_channels_agree() {
+        let a = crate::check_source("N { input 3x8x8; conv2d 4 k=3 }").unwrap();
+        let b = crate::check_source("N { input 3x8x8; conv2d 3->4 k=3 }").unwrap();
+        assert_eq!(a, b);
+    }
 }

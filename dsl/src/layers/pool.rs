@@ -285,6 +285,23 @@ fn check_pool(cx: &mut Checker<'_>, s: &Statement, op: PoolOp) -> Option<Checked
         cx.unknown_width();
         return None;
     };
+    if op == PoolOp::Max && window.sees_only_padding(&input.dims()[1..], &spatial) {
+        let a = attr(s, "dilation").expect("only a dilated window can miss the input");
+        cx.error(
+            Diagnostic::new(
+                Code::WindowTooLarge,
+                a.value.span(),
+                format!(
+                    "with dilation {}, some `maxpool` windows fall on the padding only",
+                    window::text(&window.dilation)
+                ),
+            )
+            .label("these gaps step over the input")
+            .help("use less padding or dilation, or no dilation, for an input this short"),
+        );
+        cx.unknown_width();
+        return None;
+    }
     let mut out = vec![input.dims()[0]];
     out.extend(spatial);
     let output = Shape::new(out);
@@ -300,7 +317,9 @@ fn check_pool(cx: &mut Checker<'_>, s: &Statement, op: PoolOp) -> Option<Checked
 fn sample_pool(rng: &mut dyn Random, input: Option<&Shape>, op: PoolOp) -> Option<Sample> {
     let input = input.filter(|s| s.rank() > 1)?;
     let spatial = &input.dims()[1..];
-    let w = window::sample(rng, spatial, true, op == PoolOp::Max);
+    // No dilation: with it, a window can fall on the padding only (an error). The examples
+    // of `maxpool` cover dilation.
+    let w = window::sample(rng, spatial, true, false);
     let mut text = format!("{} {}", op.keyword(), window::text(&w.kernel));
     text += &w.attrs_text(true);
     if let PoolOp::Avg {
@@ -430,7 +449,7 @@ impl Kind for GlobalAvgPoolKind {
     }
 
     fn sample_weight(&self) -> usize {
-        1
+        2
     }
 
     fn sample(&self, rng: &mut dyn Random, input: Option<&Shape>) -> Option<Sample> {
@@ -468,4 +487,49 @@ impl LayerSpec for GlobalAvgPool {
     }
 
     spec_boilerplate!();
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::Shape;
+
+    fn output(body: &str) -> Shape {
+        let p = crate::check_source(&format!("N {{ {body} }}")).expect("compiles");
+        p.networks[0].layers.last().unwrap().output.clone()
+    }
+
+    #[test]
+    fn pooling_shapes_follow_pytorch() {
+        // The stride defaults to the window; the rank picks 2-D or 1-D.
+        assert_eq!(
+            output("input 6x28x28; maxpool 2"),
+            Shape::new(vec![6, 14, 14])
+        );
+        assert_eq!(output("input 6x7x7; maxpool 2"), Shape::new(vec![6, 3, 3]));
+        assert_eq!(
+            output("input 1x9x8; avgpool 3x2 stride=2x1 pad=1"),
+            Shape::new(vec![1, 5, 9])
+        );
+        assert_eq!(
+            output("input 4x10; maxpool 3 stride=2"),
+            Shape::new(vec![4, 4])
+        );
+        assert_eq!(output("input 16x5x5; global_avgpool"), Shape::vector(16));
+        assert_eq!(output("input 3x7; global_avgpool"), Shape::vector(3));
+    }
+
+    #[test]
+    fn a_dilated_window_over_padding_alone_is_refused() {
+        let codes = |src: &str| -> Vec<&str> {
+            crate::check_source(src)
+                .err()
+                .map(|d| d.iter().map(|d| d.code.as_str()).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            codes("N { input 2x1; maxpool 2 pad=1 dilation=2 }"),
+            ["E0024"]
+        );
+        assert!(codes("N { input 2x3; maxpool 2 pad=1 dilation=2 }").is_empty());
+    }
 }
