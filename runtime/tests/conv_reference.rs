@@ -3,7 +3,7 @@
 //! strides, padding, dilation, non-square kernels, 1-D and 2-D, and max pooling with exact
 //! ties (the gradient goes to the first maximum in scan order, as PyTorch routes it).
 
-use std::path::Path;
+mod fixture;
 
 use axonal::activation::Identity;
 use axonal::init::Init;
@@ -13,37 +13,13 @@ use axonal::layers::{
 };
 use axonal::ndarray::{Array1, Array2, ArrayView2};
 use axonal::Mode;
+use fixture::{load, matrix, reference_error, vector, REFERENCE_TOLERANCE};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde_json::Value;
 
-/// Agreement required with PyTorch's float64 results, relative (see [`reference_error`]).
-const REFERENCE_TOLERANCE: f64 = 1e-9;
-
 fn fixtures() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/conv.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run fixtures/conv.py)", path.display()));
-    serde_json::from_str(&text).expect("conv.json is valid JSON")
-}
-
-fn vector(v: &Value) -> Array1<f64> {
-    v.as_array()
-        .expect("a list")
-        .iter()
-        .map(|x| x.as_f64().expect("a number"))
-        .collect()
-}
-
-fn matrix(v: &Value) -> Array2<f64> {
-    let rows: Vec<Array1<f64>> = v
-        .as_array()
-        .expect("a list of rows")
-        .iter()
-        .map(vector)
-        .collect();
-    let cols = rows.first().map_or(0, |r| r.len());
-    Array2::from_shape_fn((rows.len(), cols), |(i, j)| rows[i][j])
+    load("conv.json")
 }
 
 fn sizes<const D: usize>(v: &Value) -> [usize; D] {
@@ -63,17 +39,6 @@ fn window<const D: usize>(case: &Value) -> Window<D> {
         pad: sizes(&case["pad"]),
         dilation: sizes(&case["dilation"]),
     }
-}
-
-/// |ours − theirs| / max(|theirs|, 1e-3·max|theirs|): relative, except that entries much
-/// smaller than the array's largest are measured against a thousandth of it.
-fn reference_error(ours: &[f64], theirs: &[f64]) -> f64 {
-    assert_eq!(ours.len(), theirs.len(), "length mismatch");
-    let scale = theirs.iter().fold(0.0f64, |m, v| m.max(v.abs())) * 1e-3;
-    ours.iter()
-        .zip(theirs)
-        .map(|(&o, &t)| (o - t).abs() / t.abs().max(scale).max(f64::MIN_POSITIVE))
-        .fold(0.0, f64::max)
 }
 
 /// Compares named arrays with PyTorch's and returns the worst error.

@@ -306,8 +306,7 @@ fn all(values: &[usize]) -> String {
 }
 
 /// The random window of a sampled statement for a `spatial` input: a kernel, stride,
-/// padding and (if `dilation`) dilation whose output is at least 1 along every axis, as
-/// attribute text after the kernel, and the window.
+/// padding and (if `dilation`) dilation whose output is at least 1 along every axis.
 pub(super) fn sample(
     rng: &mut dyn super::Random,
     spatial: &[usize],
@@ -321,7 +320,7 @@ pub(super) fn sample(
         pad: vec![0; axes],
         dilation: vec![1; axes],
     };
-    for a in 0..axes {
+    for (a, &size) in spatial.iter().enumerate() {
         let k = rng.range(1, 3);
         let d = if dilation && rng.chance(20) { 2 } else { 1 };
         let extent = d * (k - 1) + 1;
@@ -334,7 +333,7 @@ pub(super) fn sample(
         } else {
             0
         };
-        if spatial[a] + 2 * pad < extent {
+        if size + 2 * pad < extent {
             continue; // the 1-tap window fits anything
         }
         w.kernel[a] = k;
