@@ -21,7 +21,11 @@ How to load any axonal checkpoint into PyTorch, as done here:
   any key.
 - `dense N act` is nn.Linear(in, N) followed by the activation (weights are stored [out, in],
   as nn.Linear keeps them); `batchnorm momentum=m eps=e` is nn.BatchNorm1d(width,
-  momentum=m, eps=e); `dropout p` is nn.Dropout(p); `softmax_ce` is the loss, so predictions
+  momentum=m, eps=e) after a vector, nn.BatchNorm2d(channels, …) after an image;
+  `dropout p` is nn.Dropout(p); `conv2d IN->OUT k=… stride=… pad=… dilation=…` is
+  nn.Conv2d(IN, OUT, k, stride, pad, dilation) (weights [out, in, kh, kw]) then its
+  activation; `maxpool`/`avgpool` are nn.MaxPool2d/nn.AvgPool2d with the same window,
+  stride and padding; `flatten` is nn.Flatten(); `softmax_ce` is the loss, so predictions
   are softmax(logits).
 - `model.load_state_dict(safetensors.torch.load_file(path))`, then `model.eval()`, and use
   the checkpoint's dtype (model.double() for an F64 checkpoint).
@@ -67,17 +71,42 @@ def classifier():
     return torch.nn.Sequential(layers)
 
 
-def check(path, dtype, inputs, expected, tolerance):
-    """Loads `path` into `classifier()` of `dtype`; returns the largest |difference| of the
-    predicted probabilities from `expected` and whether it is within `tolerance`."""
+def cnn():
+    """The PyTorch equivalent of `Cnn` in runtime/tests/checkpoints.rs:
+
+    input 2x8x8; conv1: conv2d 2->4 k=3 pad=1 relu; bn1: batchnorm; maxpool 2;
+    conv2: conv2d 6 k=3 pad=same tanh; avgpool 2; flatten; out: dense 3; softmax_ce
+    """
+    nn = torch.nn
+    layers = collections.OrderedDict(
+        [
+            ("conv1", nn.Conv2d(2, 4, 3, padding=1)),  # weight [out, in, kh, kw]
+            ("relu1", nn.ReLU()),
+            ("bn1", nn.BatchNorm2d(4)),  # per channel
+            ("maxpool", nn.MaxPool2d(2)),
+            ("conv2", nn.Conv2d(4, 6, 3, padding="same")),
+            ("tanh", nn.Tanh()),
+            ("avgpool", nn.AvgPool2d(2)),  # count_include_pad=True, axonal's default too
+            ("flatten", nn.Flatten()),  # channels outermost, as axonal's rows
+            ("out", nn.Linear(24, 3)),
+        ]
+    )
+    return nn.Sequential(layers)
+
+
+def check(build, path, dtype, inputs, expected, tolerance, shape=None):
+    """Loads `path` into `build()` of `dtype`; returns whether the predicted probabilities are
+    within `tolerance` of `expected`. `shape` reshapes the rows of `inputs` (NCHW images)."""
     with safe_open(str(path), framework="pt") as f:
         metadata = f.metadata()
-    model = classifier().to(dtype)
+    model = build().to(dtype)
     state = load_file(str(path))
     model.load_state_dict(state, strict=True)  # every name and shape must match
     model.eval()
     with torch.no_grad():
         x = torch.tensor(inputs, dtype=dtype)
+        if shape is not None:
+            x = x.reshape(-1, *shape)
         probabilities = torch.softmax(model(x), dim=1)
     diff = (probabilities.double() - torch.tensor(expected, dtype=torch.float64)).abs().max().item()
     ok = diff <= tolerance
@@ -104,10 +133,14 @@ def main():
         data = json.loads((directory / "predictions.json").read_text())
         print(f"network: {data['network']}")
         # f64: the same operations in the same precision; only summation order differs.
-        ok64 = check(directory / "classifier_f64.safetensors", torch.float64, data["inputs"], data["predictions_f64"], 1e-12)
+        ok64 = check(classifier, directory / "classifier_f64.safetensors", torch.float64, data["inputs"], data["predictions_f64"], 1e-12)
         # f32: rounding differences of a few ulps through 4 layers.
-        ok32 = check(directory / "classifier_f32.safetensors", torch.float32, data["inputs"], data["predictions_f32"], 1e-5)
-    if not (ok64 and ok32):
+        ok32 = check(classifier, directory / "classifier_f32.safetensors", torch.float32, data["inputs"], data["predictions_f32"], 1e-5)
+        c = data["cnn"]
+        print(f"network: {c['network']}")
+        cnn64 = check(cnn, directory / "cnn_f64.safetensors", torch.float64, c["inputs"], c["predictions_f64"], 1e-12, (2, 8, 8))
+        cnn32 = check(cnn, directory / "cnn_f32.safetensors", torch.float32, c["inputs"], c["predictions_f32"], 1e-5, (2, 8, 8))
+    if not (ok64 and ok32 and cnn64 and cnn32):
         sys.exit(1)
     print("PyTorch predicts the same as axonal from axonal's checkpoints.")
 

@@ -24,6 +24,20 @@ axonal::network! {
         softmax_ce
     }
 
+    /// The convolutional network `scripts/load_in_pytorch.py` rebuilds in PyTorch (Conv2d,
+    /// BatchNorm2d, MaxPool2d, AvgPool2d, Flatten, Linear): keep the two in step.
+    Cnn {
+        input 2x8x8;
+        conv1: conv2d 2->4 k=3 pad=1 relu;
+        bn1: batchnorm;
+        maxpool 2;
+        conv2: conv2d 6 k=3 pad=same tanh;
+        avgpool 2;
+        flatten;
+        out: dense 3;
+        softmax_ce
+    }
+
     /// Classifier with `fc2` one unit wider and `out` renamed `head`.
     Other {
         input 6;
@@ -59,6 +73,27 @@ fn inputs<F: Float>(rows: usize) -> Array2<F> {
 /// parameters shifted, and a few training-mode forward passes to move the running statistics.
 fn trained<F: Float>(seed: u64) -> Classifier<F> {
     let mut net = Classifier::<F>::seeded(seed);
+    shift_and_run(&mut net, inputs::<F>);
+    net
+}
+
+/// [`trained`] for [`Cnn`].
+fn trained_cnn<F: Float>(seed: u64) -> Cnn<F> {
+    let mut net = Cnn::<F>::seeded(seed);
+    shift_and_run(&mut net, image_inputs::<F>);
+    net
+}
+
+/// Deterministic `[rows, 2·8·8]` images with varied signs and scales.
+fn image_inputs<F: Float>(rows: usize) -> Array2<F> {
+    Array2::from_shape_fn((rows, 128), |(i, j)| {
+        F::from_f64(((i * 7 + j * 13) % 17) as f64 / 4.0 - 2.0 + 0.01 * j as f64)
+    })
+}
+
+/// Shifts every parameter by a small, varied amount, then runs a few training-mode forward
+/// passes on `inputs` to move the running statistics.
+fn shift_and_run<F: Float, M: Model<F>>(net: &mut M, inputs: fn(usize) -> Array2<F>) {
     let mut k = 0.0;
     net.visit_params(&mut |p| {
         for v in p.value.iter_mut() {
@@ -67,9 +102,8 @@ fn trained<F: Float>(seed: u64) -> Classifier<F> {
         }
     });
     for rows in [32, 20, 32] {
-        net.forward(inputs::<F>(rows).view(), Mode::Train).unwrap();
+        net.forward(inputs(rows).view(), Mode::Train).unwrap();
     }
-    net
 }
 
 /// Every parameter and buffer value, in visiting order.
@@ -362,8 +396,9 @@ fn an_interrupted_save_leaves_the_old_checkpoint() {
     assert_eq!(std::fs::read(&path).unwrap(), new_bytes);
 }
 
-/// Writes `classifier_f32.safetensors`, `classifier_f64.safetensors` and `predictions.json`
-/// (inputs and our eval-mode predictions for both) into `$AXONAL_EXPORT_DIR`, or cargo's
+/// Writes `classifier_f32.safetensors`, `classifier_f64.safetensors`, the same for `Cnn`
+/// (`cnn_f32`, `cnn_f64`) and `predictions.json` (inputs and our eval-mode predictions for
+/// each) into `$AXONAL_EXPORT_DIR`, or cargo's
 /// temporary directory. `scripts/load_in_pytorch.py` runs this test and checks that PyTorch
 /// predicts the same from our checkpoints.
 #[test]
@@ -380,11 +415,25 @@ fn export_for_pytorch() {
     io::save(&mut net32, dir.join("classifier_f32.safetensors")).unwrap();
     let rows = |a: Array2<f64>| a.outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>();
     let p32 = net32.predict(x64.mapv(|v| v as f32).view()).unwrap();
+    // The CNN: checkpoint tensors with PyTorch's shapes (`conv1.weight` [4, 2, 3, 3]).
+    let images = image_inputs::<f64>(7);
+    let mut cnn64 = trained_cnn::<f64>(12);
+    let mut cnn32 = trained_cnn::<f32>(12);
+    io::save(&mut cnn64, dir.join("cnn_f64.safetensors")).unwrap();
+    io::save(&mut cnn32, dir.join("cnn_f32.safetensors")).unwrap();
+    let c32 = cnn32.predict(images.mapv(|v| v as f32).view()).unwrap();
+    let cnn = serde_json::json!({
+        "network": "Cnn (runtime/tests/checkpoints.rs)",
+        "inputs": rows(images.clone()),
+        "predictions_f64": rows(cnn64.predict(images.view()).unwrap()),
+        "predictions_f32": rows(c32.mapv(f64::from)),
+    });
     let json = serde_json::json!({
         "network": "Classifier (runtime/tests/checkpoints.rs)",
         "inputs": rows(x64.clone()),
         "predictions_f64": rows(net64.predict(x64.view()).unwrap()),
         "predictions_f32": rows(p32.mapv(f64::from)),
+        "cnn": cnn,
     });
     std::fs::write(dir.join("predictions.json"), json.to_string()).unwrap();
 }
