@@ -26,6 +26,16 @@ fn spiral() {
 }
 
 #[test]
+fn lenet() {
+    insta::assert_snapshot!(emit(include_str!("../../examples/models/lenet.nn")));
+}
+
+#[test]
+fn fashion_cnn() {
+    insta::assert_snapshot!(emit(include_str!("../../examples/models/fashion.nn")));
+}
+
+#[test]
 fn mnist_mlp() {
     insta::assert_snapshot!(emit(
         "/// MLP for 28x28 digits.
