@@ -1,9 +1,10 @@
 //! The workload of `bench/compare.sh`, on axonal's side: MLP 784→128 ReLU→10 with softmax
 //! cross-entropy and plain SGD in f32 over 60,000 samples (a loop of steps over consecutive
 //! batches, as the peers run it, and `fit` with shuffled mini-batches), plus inference at batch 256,
-//! single-sample latency and the larger 784→512→512→10 network; each on one thread (`_t1`)
-//! and with the products split over all of [`axonal::kernels::threads`] (`_t2` on a
-//! two-core machine).
+//! single-sample latency and the larger 784→512→512→10 network; LeNet-5 on the same samples
+//! as 1×28×28 images (training at batch 64 and 256, inference at batch 256, keys `lenet_*`);
+//! each on one thread (`_t1`) and with the products split over all of
+//! [`axonal::kernels::threads`] (`_t2` on a two-core machine).
 //!
 //! Not a criterion bench (`harness = false`): it prints one `RESULT <key> <value>` line per
 //! figure, each the median over several epochs or repetitions, for the script to tabulate
@@ -19,6 +20,10 @@ use axonal::optim::{Optimizer, Sgd};
 use axonal::rand::Rng;
 use axonal::train::{fit, Fit};
 use axonal::{Mode, Model, TargetsView};
+
+#[path = "common/lenet.rs"]
+mod lenet;
+use lenet::Lenet;
 
 axonal::network! {
     /// The MLP.
@@ -119,6 +124,9 @@ fn main() {
     };
     let quick = options.quick;
     let reps = if quick { 3 } else { 7 };
+    // LeNet-5's epoch: all samples, or a multiple of both batch sizes with --quick (as
+    // bench/peers.py's LENET_N).
+    let lenet_n = if quick { 3_840 } else { SAMPLES };
     let rng = &mut axonal::seeded_rng(0);
     let x = Array2::from_shape_fn((SAMPLES, 784), |_| rng.random::<f32>());
     let labels: Vec<usize> = (0..SAMPLES).map(|_| rng.random_range(0..10)).collect();
@@ -156,6 +164,30 @@ fn main() {
             let mut net = Mlp::<f32>::seeded(1);
             infer(&mut net, &x, 256);
             report(key, (0..reps).map(|_| infer(&mut net, &x, 256)).collect());
+        }
+        for batch in [64, 256] {
+            let key = format!("lenet_train_b{batch}_t{threads}");
+            if options.wants(&key) {
+                let mut net = Lenet::<f32>::seeded(1);
+                let part = x.slice(s![..lenet_n, ..]).to_owned();
+                epoch(&mut net, &part, &labels, batch); // warm-up
+                report(
+                    key,
+                    (0..reps)
+                        .map(|_| epoch(&mut net, &part, &labels, batch))
+                        .collect(),
+                );
+            }
+        }
+        let key = format!("lenet_infer_b256_t{threads}");
+        if options.wants(&key) {
+            let mut net = Lenet::<f32>::seeded(1);
+            let part = x.slice(s![..lenet_n, ..]).to_owned();
+            infer(&mut net, &part, 256);
+            report(
+                key,
+                (0..reps).map(|_| infer(&mut net, &part, 256)).collect(),
+            );
         }
         let key = format!("big_train_b256_t{threads}");
         if options.wants(&key) {
