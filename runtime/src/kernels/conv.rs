@@ -85,6 +85,34 @@ impl ConvShape {
         g.stride[1] == 1 && g.input[1] + 2 * g.pad[1] <= 2 * g.output[1]
     }
 
+    /// Whether the patch matrix is never copied out ([`ConvShape::implicit`]): wide, and
+    /// stride 1 along the height too, so each tap's row of patches is one run of the padded
+    /// sample, which the products read in place through [`ConvShape::tap_offsets`].
+    pub fn implicit(&self) -> bool {
+        self.wide() && self.geometry.stride[0] == 1
+    }
+
+    /// Where each tap's run of patches starts in the zero-padded sample (`(c·KH + kh)·KW +
+    /// kw` → `c·Hp·Wp + kh·dh·Wp + kw·dw`); empty unless [`ConvShape::implicit`]. Callers
+    /// keep it (the layers build it once) and pass it to [`conv_forward`] and
+    /// [`conv_backward`].
+    pub fn tap_offsets(&self) -> Vec<usize> {
+        if !self.implicit() {
+            return Vec::new();
+        }
+        let g = &self.geometry;
+        let [hp, wp] = self.padded_plane();
+        let mut offsets = Vec::with_capacity(self.patch());
+        for c in 0..g.channels {
+            for kh in 0..g.kernel[0] {
+                for kw in 0..g.kernel[1] {
+                    offsets.push(c * hp * wp + kh * g.dilation[0] * wp + kw * g.dilation[1]);
+                }
+            }
+        }
+        offsets
+    }
+
     /// Height and width of the zero-padded input plane of the wide lowering.
     fn padded_plane(&self) -> [usize; 2] {
         let g = &self.geometry;
@@ -425,6 +453,7 @@ fn sum<F: Float>(values: &[F]) -> F {
 /// If a shape does not fit, or `x`'s rows are not contiguous.
 pub(crate) fn conv_forward<F: Float>(
     shape: &ConvShape,
+    taps: &[usize],
     x: ArrayView2<'_, F>,
     weight: &[F],
     bias: &[F],
@@ -443,7 +472,8 @@ pub(crate) fn conv_forward<F: Float>(
             && pre.dim() == (n, shape.output_width())
             && weight.len() == co * k
             && bias.len() == co
-            && work.cols() == shape.work_width(),
+            && work.cols() == shape.work_width()
+            && taps.len() == if shape.implicit() { k } else { 0 },
         "conv_forward: shapes"
     );
     let isa = Isa::detect();
@@ -470,9 +500,17 @@ pub(crate) fn conv_forward<F: Float>(
             };
             let (ow, rw) = (shape.geometry.output[1], shape.row_width());
             for (i, sample) in range.enumerate() {
-                work.unfold(shape, row_slice(x, sample));
+                if shape.implicit() {
+                    pad_sample(shape, row_slice(x, sample), work.padded);
+                } else {
+                    work.unfold(shape, row_slice(x, sample));
+                }
                 let c = ArrayViewMut2::from_shape((co, ld), &mut *work.plane).expect("CO × ld");
-                gemm::gemm_bc(isa, w, work.cols, ld, None, c, k);
+                if shape.implicit() {
+                    gemm::gemm_bc_rows(isa, w, work.padded, taps, c, k);
+                } else {
+                    gemm::gemm_bc(isa, w, work.cols, ld, None, c, k);
+                }
                 // The output positions of each channel, plus its bias.
                 let mut out = pre.row_mut(i);
                 let out = out.as_slice_mut().expect("contiguous output rows");
@@ -499,6 +537,7 @@ pub(crate) fn conv_forward<F: Float>(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv_backward<F: Float>(
     shape: &ConvShape,
+    taps: &[usize],
     x: ArrayView2<'_, F>,
     grad: ArrayView2<'_, F>,
     weight: &[F],
@@ -526,7 +565,8 @@ pub(crate) fn conv_backward<F: Float>(
                 .as_ref()
                 .is_none_or(|d| d.dim() == (n, shape.input_width()))
             && work.cols() == shape.work_width()
-            && partials.cols() == shape.partial_width(),
+            && partials.cols() == shape.partial_width()
+            && taps.len() == if shape.implicit() { k } else { 0 },
         "conv_backward: shapes"
     );
     let groups = GROUPS.min(n);
@@ -579,7 +619,14 @@ pub(crate) fn conv_backward<F: Float>(
                             copy_row(&mut padded[..ow], row);
                         }
                     }
-                    work.unfold(shape, row_slice(x, sample));
+                    // The patches: in place in the padded sample where the non-transposed
+                    // product can read them so, else copied out.
+                    let in_place = shape.implicit() && !transposed;
+                    if in_place {
+                        pad_sample(shape, row_slice(x, sample), work.padded);
+                    } else {
+                        work.unfold(shape, row_slice(x, sample));
+                    }
                     // dW (+)= G·patchesᵀ ;  db (+)= Σ over positions of G
                     let target = if i == 0 { &mut *dw } else { &mut *work.dw };
                     if transposed {
@@ -596,6 +643,9 @@ pub(crate) fn conv_backward<F: Float>(
                         };
                         let c = ArrayViewMut2::from_shape((k, co), target).expect("K × CO");
                         gemm::gemm_bc(isa, patches, work.plane_t, co, None, c, ld);
+                    } else if in_place {
+                        let (plane, padded) = (&*work.plane, &*work.padded);
+                        gemm::gemm_nt_rows(isa, plane, padded, taps, target, co, k, ld);
                     } else {
                         gemm::gemm_nt(isa, work.plane, work.cols, None, target, co, k, ld);
                     }
