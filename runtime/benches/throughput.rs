@@ -23,7 +23,18 @@ use axonal::{Mode, Model, TargetsView};
 
 #[path = "common/lenet.rs"]
 mod lenet;
+#[path = "common/peak.rs"]
+mod peak;
 use lenet::Lenet;
+
+/// Multiply-add flops of one LeNet-5 sample's forward pass: conv1 6·25·784, conv2
+/// 16·150·100, dense 400·120 + 120·84 + 84·10, two flops each.
+const LENET_FORWARD_FLOP: f64 =
+    2.0 * (6.0 * 25.0 * 784.0 + 16.0 * 150.0 * 100.0 + 48_000.0 + 10_080.0 + 840.0);
+
+/// Of one training step per sample: the forward, and twice it backward (weight and input
+/// gradients) except the first layer's input gradient: about 2.26 MFLOP.
+const LENET_TRAIN_FLOP: f64 = 3.0 * LENET_FORWARD_FLOP - 2.0 * 6.0 * 25.0 * 784.0;
 
 axonal::network! {
     /// The MLP.
@@ -133,6 +144,28 @@ fn main() {
     let data = Dataset::new(x.clone(), Targets::Labels(labels.clone())).expect("dataset");
     println!("RESULT isa {:?}", axonal::kernels::Isa::detect());
     let report = |key: String, runs: Vec<f64>| println!("RESULT {key} {:.0}", median(runs));
+    // LeNet-5's figures also as GFLOP/s and as a share of the measured peak of the cores
+    // they ran on.
+    let lenet_wanted = options
+        .only
+        .as_ref()
+        .is_none_or(|only| only.contains("lenet"));
+    let fma_peak = lenet_wanted.then(peak::fma_peak).flatten();
+    if let Some(peak) = fma_peak {
+        println!("RESULT fma_peak {peak:.1}");
+    }
+    let report_lenet = |key: String, runs: Vec<f64>, flop: f64, threads: usize| {
+        let samples = median(runs);
+        println!("RESULT {key} {samples:.0}");
+        let gflops = samples * flop / 1e9;
+        println!("RESULT {key}_gflops {gflops:.1}");
+        if let Some(peak) = fma_peak {
+            println!(
+                "RESULT {key}_peak_pct {:.1}",
+                100.0 * gflops / (peak * threads as f64)
+            );
+        }
+    };
 
     let all = axonal::kernels::threads();
     println!("RESULT threads {all}");
@@ -171,12 +204,10 @@ fn main() {
                 let mut net = Lenet::<f32>::seeded(1);
                 let part = x.slice(s![..lenet_n, ..]).to_owned();
                 epoch(&mut net, &part, &labels, batch); // warm-up
-                report(
-                    key,
-                    (0..reps)
-                        .map(|_| epoch(&mut net, &part, &labels, batch))
-                        .collect(),
-                );
+                let runs = (0..reps)
+                    .map(|_| epoch(&mut net, &part, &labels, batch))
+                    .collect();
+                report_lenet(key, runs, LENET_TRAIN_FLOP, threads);
             }
         }
         let key = format!("lenet_infer_b256_t{threads}");

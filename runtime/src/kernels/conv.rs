@@ -19,6 +19,14 @@
 //! second layer has 1500 runs of 10 values per sample, whose overhead took as long as its
 //! product. Other strides use the *narrow* matrix, `[K, OH·OW]`, built run by run.
 //!
+//! With stride 1 along the height too ([`ConvShape::implicit`]), a tap's row of the wide
+//! matrix is a plain run of the padded sample, so it is not copied at all: the products
+//! read B's rows where [`ConvShape::tap_offsets`] says (`gemm_bc_rows`, `gemm_nt_rows`).
+//! That is the forward, and the weight gradient on dot tiles (LeNet-5's first layer: a
+//! 90 KB patch matrix per sample no longer written and read back); the transposed weight
+//! gradient reads the patches as its left operand, which the tiles take at strides only,
+//! so it still copies them out.
+//!
 //! The patch rows are padded to a multiple of 16 positions ([`ConvShape::stride`]): the
 //! broadcast tiles then cover every column with whole vectors (LeNet-5's second layer has
 //! 100 positions; the last 4 in scalar loops took about a third of its forward).

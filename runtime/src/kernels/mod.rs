@@ -171,7 +171,7 @@ impl Parts {
 
 /// Splits a mutable view into consecutive pieces along `axis`, one per call, for
 /// [`Parts::run`].
-fn carver<'a, F>(
+pub(crate) fn carver<'a, F>(
     view: ArrayViewMut2<'a, F>,
     axis: Axis,
 ) -> impl FnMut(std::ops::Range<usize>) -> ArrayViewMut2<'a, F> {
