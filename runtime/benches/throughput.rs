@@ -215,10 +215,8 @@ fn main() {
             let mut net = Lenet::<f32>::seeded(1);
             let part = x.slice(s![..lenet_n, ..]).to_owned();
             infer(&mut net, &part, 256);
-            report(
-                key,
-                (0..reps).map(|_| infer(&mut net, &part, 256)).collect(),
-            );
+            let runs = (0..reps).map(|_| infer(&mut net, &part, 256)).collect();
+            report_lenet(key, runs, LENET_FORWARD_FLOP, threads);
         }
         let key = format!("big_train_b256_t{threads}");
         if options.wants(&key) {
