@@ -70,4 +70,22 @@ for b in (64, 256):
 la, lt, lj = f("axonal_latency_b1_us"), f("torch_latency_b1_us"), f("jax_latency_b1_us")
 print(f"| latency b=1 (µs, lower is better) | {num(la, '.2f')} | – | {num(lt, '.2f')} | {num(lj, '.2f')} | – | "
       f"{ratio(lt, la, '.1f', '× faster')} | {ratio(lj, la, '.1f', '× faster')} |")
+# LeNet-5 as arithmetic: GFLOP/s (a training step is 2.26 MFLOP per sample, an inference
+# 0.833: the products' multiply-adds, two flops each) and the share of the measured FMA peak
+# of the cores each figure ran on (axonal_fma_peak is one core's; the peers use all cores).
+peak = f("axonal_fma_peak")
+if peak == peak:
+    fwd = 2 * (6 * 25 * 784 + 16 * 150 * 100 + 400 * 120 + 120 * 84 + 84 * 10)
+    train = 3 * fwd - 2 * 6 * 25 * 784
+    cores = os.cpu_count() or 1
+    print()
+    print(f"LeNet-5 against the measured FMA peak: {peak:.1f} GFLOP/s per core")
+    print()
+    print(f"| workload | axonal 1 thread | axonal {n} threads | PyTorch ({cores} cores) |")
+    print("|---|---|---|---|")
+    share = lambda v, flop, k: "n/a" if v != v else f"{v * flop / 1e9:.1f} GFLOP/s ({100 * v * flop / 1e9 / (peak * k):.0f}%)"
+    for name, key, flop in (("train b=64", "lenet_train_b64", train), ("train b=256", "lenet_train_b256", train),
+                            ("infer b=256", "lenet_infer_b256", fwd)):
+        print(f"| {name} | {share(f(f'axonal_{key}_t1'), flop, 1)} | {share(f(f'axonal_{key}_t{n}'), flop, int(n))} | "
+              f"{share(f(f'torch_{key}'), flop, cores)} |")
 PY

@@ -23,6 +23,10 @@ use axonal::ndarray::{Array1, Array2};
 use axonal::rand::SeedableRng;
 use axonal::Mode;
 
+#[path = "common/peak.rs"]
+mod peak;
+use peak::fma_peak;
+
 /// Seconds of the fastest of `reps` calls of `f`.
 fn best(reps: usize, mut f: impl FnMut()) -> f64 {
     f();
@@ -37,42 +41,6 @@ fn best(reps: usize, mut f: impl FnMut()) -> f64 {
 
 fn matrix(rows: usize, cols: usize) -> Array2<f32> {
     Array2::from_shape_fn((rows, cols), |(i, j)| ((i * 7 + j * 13) % 17) as f32 * 0.01)
-}
-
-/// GFLOP/s of the core's fused multiply-adds: 12 independent 16-lane chains (enough to
-/// cover the latency of two FMA pipes), 2·16 FLOP each.
-#[cfg(target_arch = "x86_64")]
-fn fma_peak() -> Option<f64> {
-    if !std::arch::is_x86_feature_detected!("avx512f") {
-        return None;
-    }
-    #[target_feature(enable = "avx512f")]
-    fn chains(iters: usize) -> f32 {
-        use std::arch::x86_64::*;
-        let mut acc = [_mm512_set1_ps(0.0); 12];
-        let a = _mm512_set1_ps(black_box(0.999_999));
-        let b = _mm512_set1_ps(black_box(1e-7));
-        for _ in 0..iters {
-            for v in &mut acc {
-                *v = _mm512_fmadd_ps(*v, a, b);
-            }
-        }
-        let sum = acc
-            .iter()
-            .fold(_mm512_set1_ps(0.0), |s, v| _mm512_add_ps(s, *v));
-        _mm512_reduce_add_ps(sum)
-    }
-    let iters = 20_000_000;
-    // SAFETY: AVX-512F was detected just above.
-    let secs = best(5, || {
-        black_box(unsafe { chains(black_box(iters)) });
-    });
-    Some((iters * 12 * 32) as f64 / secs / 1e9)
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn fma_peak() -> Option<f64> {
-    None
 }
 
 fn main() {

@@ -1,9 +1,10 @@
 //! The workload of `bench/compare.sh`, on axonal's side: MLP 784→128 ReLU→10 with softmax
 //! cross-entropy and plain SGD in f32 over 60,000 samples (a loop of steps over consecutive
 //! batches, as the peers run it, and `fit` with shuffled mini-batches), plus inference at batch 256,
-//! single-sample latency and the larger 784→512→512→10 network; each on one thread (`_t1`)
-//! and with the products split over all of [`axonal::kernels::threads`] (`_t2` on a
-//! two-core machine).
+//! single-sample latency and the larger 784→512→512→10 network; LeNet-5 on the same samples
+//! as 1×28×28 images (training at batch 64 and 256, inference at batch 256, keys `lenet_*`);
+//! each on one thread (`_t1`) and with the products split over all of
+//! [`axonal::kernels::threads`] (`_t2` on a two-core machine).
 //!
 //! Not a criterion bench (`harness = false`): it prints one `RESULT <key> <value>` line per
 //! figure, each the median over several epochs or repetitions, for the script to tabulate
@@ -19,6 +20,21 @@ use axonal::optim::{Optimizer, Sgd};
 use axonal::rand::Rng;
 use axonal::train::{fit, Fit};
 use axonal::{Mode, Model, TargetsView};
+
+#[path = "common/lenet.rs"]
+mod lenet;
+#[path = "common/peak.rs"]
+mod peak;
+use lenet::Lenet;
+
+/// Multiply-add flops of one LeNet-5 sample's forward pass: conv1 6·25·784, conv2
+/// 16·150·100, dense 400·120 + 120·84 + 84·10, two flops each.
+const LENET_FORWARD_FLOP: f64 =
+    2.0 * (6.0 * 25.0 * 784.0 + 16.0 * 150.0 * 100.0 + 48_000.0 + 10_080.0 + 840.0);
+
+/// Of one training step per sample: the forward, and twice it backward (weight and input
+/// gradients) except the first layer's input gradient: about 2.26 MFLOP.
+const LENET_TRAIN_FLOP: f64 = 3.0 * LENET_FORWARD_FLOP - 2.0 * 6.0 * 25.0 * 784.0;
 
 axonal::network! {
     /// The MLP.
@@ -119,12 +135,37 @@ fn main() {
     };
     let quick = options.quick;
     let reps = if quick { 3 } else { 7 };
+    // LeNet-5's epoch: all samples, or a multiple of both batch sizes with --quick (as
+    // bench/peers.py's LENET_N).
+    let lenet_n = if quick { 3_840 } else { SAMPLES };
     let rng = &mut axonal::seeded_rng(0);
     let x = Array2::from_shape_fn((SAMPLES, 784), |_| rng.random::<f32>());
     let labels: Vec<usize> = (0..SAMPLES).map(|_| rng.random_range(0..10)).collect();
     let data = Dataset::new(x.clone(), Targets::Labels(labels.clone())).expect("dataset");
     println!("RESULT isa {:?}", axonal::kernels::Isa::detect());
     let report = |key: String, runs: Vec<f64>| println!("RESULT {key} {:.0}", median(runs));
+    // LeNet-5's figures also as GFLOP/s and as a share of the measured peak of the cores
+    // they ran on.
+    let lenet_wanted = options
+        .only
+        .as_ref()
+        .is_none_or(|only| only.contains("lenet"));
+    let fma_peak = lenet_wanted.then(peak::fma_peak).flatten();
+    if let Some(peak) = fma_peak {
+        println!("RESULT fma_peak {peak:.1}");
+    }
+    let report_lenet = |key: String, runs: Vec<f64>, flop: f64, threads: usize| {
+        let samples = median(runs);
+        println!("RESULT {key} {samples:.0}");
+        let gflops = samples * flop / 1e9;
+        println!("RESULT {key}_gflops {gflops:.1}");
+        if let Some(peak) = fma_peak {
+            println!(
+                "RESULT {key}_peak_pct {:.1}",
+                100.0 * gflops / (peak * threads as f64)
+            );
+        }
+    };
 
     let all = axonal::kernels::threads();
     println!("RESULT threads {all}");
@@ -156,6 +197,26 @@ fn main() {
             let mut net = Mlp::<f32>::seeded(1);
             infer(&mut net, &x, 256);
             report(key, (0..reps).map(|_| infer(&mut net, &x, 256)).collect());
+        }
+        for batch in [64, 256] {
+            let key = format!("lenet_train_b{batch}_t{threads}");
+            if options.wants(&key) {
+                let mut net = Lenet::<f32>::seeded(1);
+                let part = x.slice(s![..lenet_n, ..]).to_owned();
+                epoch(&mut net, &part, &labels, batch); // warm-up
+                let runs = (0..reps)
+                    .map(|_| epoch(&mut net, &part, &labels, batch))
+                    .collect();
+                report_lenet(key, runs, LENET_TRAIN_FLOP, threads);
+            }
+        }
+        let key = format!("lenet_infer_b256_t{threads}");
+        if options.wants(&key) {
+            let mut net = Lenet::<f32>::seeded(1);
+            let part = x.slice(s![..lenet_n, ..]).to_owned();
+            infer(&mut net, &part, 256);
+            let runs = (0..reps).map(|_| infer(&mut net, &part, 256)).collect();
+            report_lenet(key, runs, LENET_FORWARD_FLOP, threads);
         }
         let key = format!("big_train_b256_t{threads}");
         if options.wants(&key) {

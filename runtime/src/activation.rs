@@ -6,7 +6,7 @@
 //! helpers, [`map`] and [`map_backward`], so that each backward pass is one line: the
 //! derivative, expressed with the input `x` and/or the output `y = f(x)`.
 
-use ndarray::{ArrayView2, ArrayViewMut2, Zip};
+use ndarray::{s, ArrayView2, ArrayViewMut2, Axis, Zip};
 
 use crate::float::Float;
 use crate::kernels;
@@ -32,25 +32,41 @@ pub trait ActivationFn<F: Float>: Clone + std::fmt::Debug + Send + Sync + 'stati
     );
 }
 
-/// y = f(x) element-wise: the forward pass of element-wise activations.
-pub fn map<F: Float>(x: ArrayView2<'_, F>, y: ArrayViewMut2<'_, F>, f: impl Fn(F) -> F) {
-    Zip::from(y).and(x).for_each(|y, &x| *y = f(x));
+/// What one element of an activation pass costs, in multiply-add flops of the products, for
+/// the thread split, as for the optimizers (mostly memory traffic: LeNet-5's first ReLU is
+/// 1.2 M values per batch of 256, so large passes go over all threads, like the products
+/// around them).
+const FLOP_PER_ELEMENT: usize = 16;
+
+/// y = f(x) element-wise: the forward pass of element-wise activations. Large batches are
+/// split by rows over [`kernels::threads`] (element-wise, so the bits do not change).
+pub fn map<F: Float>(x: ArrayView2<'_, F>, y: ArrayViewMut2<'_, F>, f: impl Fn(F) -> F + Sync) {
+    let parts = kernels::Parts::new(y.nrows(), FLOP_PER_ELEMENT * y.len(), 1);
+    parts.run(kernels::carver(y, Axis(0)), |range, y| {
+        Zip::from(y)
+            .and(x.slice(s![range, ..]))
+            .for_each(|y, &x| *y = f(x));
+    });
 }
 
 /// grad_x = grad_y · d(x, y) element-wise, where `d` is the derivative written with the
-/// input `x` and the output `y`: the backward pass of element-wise activations.
+/// input `x` and the output `y`: the backward pass of element-wise activations (split over
+/// threads as [`map`]).
 pub fn map_backward<F: Float>(
     x: ArrayView2<'_, F>,
     y: ArrayView2<'_, F>,
     grad_y: ArrayView2<'_, F>,
     grad_x: ArrayViewMut2<'_, F>,
-    d: impl Fn(F, F) -> F,
+    d: impl Fn(F, F) -> F + Sync,
 ) {
-    Zip::from(grad_x)
-        .and(x)
-        .and(y)
-        .and(grad_y)
-        .for_each(|gx, &x, &y, &gy| *gx = gy * d(x, y));
+    let parts = kernels::Parts::new(grad_x.nrows(), FLOP_PER_ELEMENT * grad_x.len(), 1);
+    parts.run(kernels::carver(grad_x, Axis(0)), |range, grad_x| {
+        Zip::from(grad_x)
+            .and(x.slice(s![range.clone(), ..]))
+            .and(y.slice(s![range.clone(), ..]))
+            .and(grad_y.slice(s![range, ..]))
+            .for_each(|gx, &x, &y, &gy| *gx = gy * d(x, y));
+    });
 }
 
 /// f(x) = x: a dense layer with no activation.

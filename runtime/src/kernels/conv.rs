@@ -19,6 +19,14 @@
 //! second layer has 1500 runs of 10 values per sample, whose overhead took as long as its
 //! product. Other strides use the *narrow* matrix, `[K, OH·OW]`, built run by run.
 //!
+//! With stride 1 along the height too ([`ConvShape::implicit`]), a tap's row of the wide
+//! matrix is a plain run of the padded sample, so it is not copied at all: the products
+//! read B's rows where [`ConvShape::tap_offsets`] says (`gemm_bc_rows`, `gemm_nt_rows`).
+//! That is the forward, and the weight gradient on dot tiles (LeNet-5's first layer: a
+//! 90 KB patch matrix per sample no longer written and read back); the transposed weight
+//! gradient reads the patches as its left operand, which the tiles take at strides only,
+//! so it still copies them out.
+//!
 //! The patch rows are padded to a multiple of 16 positions ([`ConvShape::stride`]): the
 //! broadcast tiles then cover every column with whole vectors (LeNet-5's second layer has
 //! 100 positions; the last 4 in scalar loops took about a third of its forward).
@@ -83,6 +91,34 @@ impl ConvShape {
     pub fn wide(&self) -> bool {
         let g = &self.geometry;
         g.stride[1] == 1 && g.input[1] + 2 * g.pad[1] <= 2 * g.output[1]
+    }
+
+    /// Whether the patch matrix is never copied out ([`ConvShape::implicit`]): wide, and
+    /// stride 1 along the height too, so each tap's row of patches is one run of the padded
+    /// sample, which the products read in place through [`ConvShape::tap_offsets`].
+    pub fn implicit(&self) -> bool {
+        self.wide() && self.geometry.stride[0] == 1
+    }
+
+    /// Where each tap's run of patches starts in the zero-padded sample (`(c·KH + kh)·KW +
+    /// kw` → `c·Hp·Wp + kh·dh·Wp + kw·dw`); empty unless [`ConvShape::implicit`]. Callers
+    /// keep it (the layers build it once) and pass it to [`conv_forward`] and
+    /// [`conv_backward`].
+    pub fn tap_offsets(&self) -> Vec<usize> {
+        if !self.implicit() {
+            return Vec::new();
+        }
+        let g = &self.geometry;
+        let [hp, wp] = self.padded_plane();
+        let mut offsets = Vec::with_capacity(self.patch());
+        for c in 0..g.channels {
+            for kh in 0..g.kernel[0] {
+                for kw in 0..g.kernel[1] {
+                    offsets.push(c * hp * wp + kh * g.dilation[0] * wp + kw * g.dilation[1]);
+                }
+            }
+        }
+        offsets
     }
 
     /// Height and width of the zero-padded input plane of the wide lowering.
@@ -425,6 +461,7 @@ fn sum<F: Float>(values: &[F]) -> F {
 /// If a shape does not fit, or `x`'s rows are not contiguous.
 pub(crate) fn conv_forward<F: Float>(
     shape: &ConvShape,
+    taps: &[usize],
     x: ArrayView2<'_, F>,
     weight: &[F],
     bias: &[F],
@@ -443,7 +480,8 @@ pub(crate) fn conv_forward<F: Float>(
             && pre.dim() == (n, shape.output_width())
             && weight.len() == co * k
             && bias.len() == co
-            && work.cols() == shape.work_width(),
+            && work.cols() == shape.work_width()
+            && taps.len() == if shape.implicit() { k } else { 0 },
         "conv_forward: shapes"
     );
     let isa = Isa::detect();
@@ -470,9 +508,17 @@ pub(crate) fn conv_forward<F: Float>(
             };
             let (ow, rw) = (shape.geometry.output[1], shape.row_width());
             for (i, sample) in range.enumerate() {
-                work.unfold(shape, row_slice(x, sample));
+                if shape.implicit() {
+                    pad_sample(shape, row_slice(x, sample), work.padded);
+                } else {
+                    work.unfold(shape, row_slice(x, sample));
+                }
                 let c = ArrayViewMut2::from_shape((co, ld), &mut *work.plane).expect("CO × ld");
-                gemm::gemm_bc(isa, w, work.cols, ld, None, c, k);
+                if shape.implicit() {
+                    gemm::gemm_bc_rows(isa, w, work.padded, taps, c, k);
+                } else {
+                    gemm::gemm_bc(isa, w, work.cols, ld, None, c, k);
+                }
                 // The output positions of each channel, plus its bias.
                 let mut out = pre.row_mut(i);
                 let out = out.as_slice_mut().expect("contiguous output rows");
@@ -499,6 +545,7 @@ pub(crate) fn conv_forward<F: Float>(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv_backward<F: Float>(
     shape: &ConvShape,
+    taps: &[usize],
     x: ArrayView2<'_, F>,
     grad: ArrayView2<'_, F>,
     weight: &[F],
@@ -526,7 +573,8 @@ pub(crate) fn conv_backward<F: Float>(
                 .as_ref()
                 .is_none_or(|d| d.dim() == (n, shape.input_width()))
             && work.cols() == shape.work_width()
-            && partials.cols() == shape.partial_width(),
+            && partials.cols() == shape.partial_width()
+            && taps.len() == if shape.implicit() { k } else { 0 },
         "conv_backward: shapes"
     );
     let groups = GROUPS.min(n);
@@ -579,7 +627,14 @@ pub(crate) fn conv_backward<F: Float>(
                             copy_row(&mut padded[..ow], row);
                         }
                     }
-                    work.unfold(shape, row_slice(x, sample));
+                    // The patches: in place in the padded sample where the non-transposed
+                    // product can read them so, else copied out.
+                    let in_place = shape.implicit() && !transposed;
+                    if in_place {
+                        pad_sample(shape, row_slice(x, sample), work.padded);
+                    } else {
+                        work.unfold(shape, row_slice(x, sample));
+                    }
                     // dW (+)= G·patchesᵀ ;  db (+)= Σ over positions of G
                     let target = if i == 0 { &mut *dw } else { &mut *work.dw };
                     if transposed {
@@ -596,6 +651,9 @@ pub(crate) fn conv_backward<F: Float>(
                         };
                         let c = ArrayViewMut2::from_shape((k, co), target).expect("K × CO");
                         gemm::gemm_bc(isa, patches, work.plane_t, co, None, c, ld);
+                    } else if in_place {
+                        let (plane, padded) = (&*work.plane, &*work.padded);
+                        gemm::gemm_nt_rows(isa, plane, padded, taps, target, co, k, ld);
                     } else {
                         gemm::gemm_nt(isa, work.plane, work.cols, None, target, co, k, ld);
                     }

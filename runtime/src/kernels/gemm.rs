@@ -362,10 +362,11 @@ fn block<F>(s: &[F], q: usize) -> &[F; L] {
 /// A is `? × k`, B is `? × k`, C has row length `n`; all row-major and contiguous.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn nt_tile<F: Float, S: Lanes<F>, const MR: usize, const NR: usize>(
+fn nt_tile<F: Float, S: Lanes<F>, R: BRows, const MR: usize, const NR: usize>(
     simd: S,
     a: &[F],
     b: &[F],
+    rows: R,
     k: usize,
     i: usize,
     j: usize,
@@ -374,7 +375,7 @@ fn nt_tile<F: Float, S: Lanes<F>, const MR: usize, const NR: usize>(
     n: usize,
 ) {
     let a_rows: [&[F]; MR] = std::array::from_fn(|r| &a[(i + r) * k..(i + r + 1) * k]);
-    let b_rows: [&[F]; NR] = std::array::from_fn(|s| &b[(j + s) * k..(j + s + 1) * k]);
+    let b_rows: [&[F]; NR] = std::array::from_fn(|s| &b[rows.start(j + s)..][..k]);
     let nq = k / L;
     let mut acc = [[simd.zero(); NR]; MR];
     for q in 0..nq {
@@ -404,10 +405,11 @@ fn nt_tile<F: Float, S: Lanes<F>, const MR: usize, const NR: usize>(
 /// of B; edges fall back to one-row tiles (8 rows of B) and one-column tiles.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn nt<F: Float, S: Lanes<F>, const MR: usize, const NR: usize>(
+fn nt<F: Float, S: Lanes<F>, R: BRows, const MR: usize, const NR: usize>(
     simd: S,
     a: &[F],
     b: &[F],
+    rows: R,
     bias: Option<&[F]>,
     c: &mut [F],
     m: usize,
@@ -419,11 +421,11 @@ fn nt<F: Float, S: Lanes<F>, const MR: usize, const NR: usize>(
     while i < m_full {
         let mut j = 0;
         while j < n_full {
-            nt_tile::<F, S, MR, NR>(simd, a, b, k, i, j, bias, c, n);
+            nt_tile::<F, S, R, MR, NR>(simd, a, b, rows, k, i, j, bias, c, n);
             j += NR;
         }
         for j in n_full..n {
-            nt_tile::<F, S, MR, 1>(simd, a, b, k, i, j, bias, c, n);
+            nt_tile::<F, S, R, MR, 1>(simd, a, b, rows, k, i, j, bias, c, n);
         }
         i += MR;
     }
@@ -432,12 +434,60 @@ fn nt<F: Float, S: Lanes<F>, const MR: usize, const NR: usize>(
     for i in m_full..m {
         let mut j = 0;
         while j + 8 <= n {
-            nt_tile::<F, S, 1, 8>(simd, a, b, k, i, j, bias, c, n);
+            nt_tile::<F, S, R, 1, 8>(simd, a, b, rows, k, i, j, bias, c, n);
             j += 8;
         }
         for j in j..n {
-            nt_tile::<F, S, 1, 1>(simd, a, b, k, i, j, bias, c, n);
+            nt_tile::<F, S, R, 1, 1>(simd, a, b, rows, k, i, j, bias, c, n);
         }
+    }
+}
+
+/// Where each row of a broadcast product's B starts in its slice: `p·ld` ([`Ld`], a
+/// row-major matrix) or a table ([`Offsets`]: a convolution's taps, which are shifted runs
+/// of one zero-padded image, so its patch matrix need not be copied out).
+trait BRows: Copy {
+    /// Start of row `p`.
+    fn start(self, p: usize) -> usize;
+    /// The rows from `p0` on, renumbered from 0, and the element their starts count from.
+    fn from(self, p0: usize) -> (usize, Self);
+    /// Whether rows `0..k`, `n` elements each, lie inside a slice of `len`.
+    fn cover(self, k: usize, n: usize, len: usize) -> bool;
+}
+
+/// Rows `ld` apart.
+#[derive(Clone, Copy)]
+struct Ld(usize);
+
+impl BRows for Ld {
+    #[inline(always)]
+    fn start(self, p: usize) -> usize {
+        p * self.0
+    }
+    #[inline(always)]
+    fn from(self, p0: usize) -> (usize, Self) {
+        (p0 * self.0, self)
+    }
+    fn cover(self, k: usize, n: usize, len: usize) -> bool {
+        k == 0 || (self.0 >= n && (k - 1) * self.0 + n <= len)
+    }
+}
+
+/// Rows at the starts of a table (which may overlap).
+#[derive(Clone, Copy)]
+struct Offsets<'a>(&'a [usize]);
+
+impl BRows for Offsets<'_> {
+    #[inline(always)]
+    fn start(self, p: usize) -> usize {
+        self.0[p]
+    }
+    #[inline(always)]
+    fn from(self, p0: usize) -> (usize, Self) {
+        (0, Offsets(&self.0[p0..]))
+    }
+    fn cover(self, k: usize, n: usize, len: usize) -> bool {
+        self.0.len() >= k && self.0[..k].iter().all(|&s| s + n <= len)
     }
 }
 
@@ -454,8 +504,8 @@ pub(crate) struct Strided<'a, F> {
 }
 
 /// `C[i..i+MR, j..j+NV·L] (+)= Σ_{p in p0..p1} A(i+r, p) · B[p, j..]`; overwrites C (with
-/// `bias[j..]` added, if given) when `p0 == 0`, else accumulates. B has row length `ldb`,
-/// C row length `ldc`.
+/// `bias[j..]` added, if given) when `p0 == 0`, else accumulates. B's rows start where
+/// `rows` says ([`BRows`]); C has row length `ldc`.
 ///
 /// `UNIT` fixes one stride of A at compile time so that the broadcasts of a step are
 /// addressed from one pointer: [`ROWS`] (`cs == 1`, rows of A contiguous) or [`COLS`]
@@ -465,22 +515,30 @@ pub(crate) struct Strided<'a, F> {
 /// compares and spilled registers (141 GFLOP/s on the 784→128 forward); see
 /// `runtime/benches/kernels.rs` for the figures without.
 ///
-/// `b` is the slab: row `p − p0` of B (for `p` in `p0..p1`) starts at `b[(p − p0)·ldb]`.
+/// `b` is the slab: row `p − p0` of B (for `p` in `p0..p1`) starts at
+/// `b[rows.start(p − p0)]`.
 ///
 /// # Safety
 /// The caller guarantees, as [`bc`] asserts once per product, that every element read or
 /// written is inside its operand: `A(i+r, p)` for `r < MR`, `p < p1`;
-/// `b[(p − p0)·ldb + j + NV·L − 1]` for `p < p1`; `bias[j + NV·L − 1]`; and
+/// `b[rows.start(p − p0) + j + NV·L − 1]` for `p < p1`; `bias[j + NV·L − 1]`; and
 /// `c + (i+r)·ldc + j .. + NV·L` for `r < MR` is valid for reads and writes and not accessed
 /// by anyone else meanwhile.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn bc_tile<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, const UNIT: u8>(
+unsafe fn bc_tile<
+    F: Float,
+    S: Lanes<F>,
+    R: BRows,
+    const MR: usize,
+    const NV: usize,
+    const UNIT: u8,
+>(
     simd: S,
     a: Strided<'_, F>,
     b: &[F],
     bias: Option<&[F]>,
-    ldb: usize,
+    rows: R,
     p0: usize,
     p1: usize,
     i: usize,
@@ -527,8 +585,8 @@ unsafe fn bc_tile<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, const
                 }
             }
         }
-        let mut b_ptr = b.as_ptr().add(j);
-        for _ in p0..p1 {
+        for q in 0..p1 - p0 {
+            let b_ptr = b.as_ptr().add(rows.start(q) + j);
             let bv: [S::V; NV] = std::array::from_fn(|v| simd.load_ptr(b_ptr.add(v * L)));
             for r in 0..MR {
                 let x = simd.splat(*a_ptr.add(r * rs));
@@ -537,7 +595,6 @@ unsafe fn bc_tile<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, const
                 }
             }
             a_ptr = a_ptr.add(cs);
-            b_ptr = b_ptr.add(ldb);
         }
         for r in 0..MR {
             for v in 0..NV {
@@ -554,12 +611,12 @@ unsafe fn bc_tile<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, const
 /// As for [`bc_tile`], for rows `i..m`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn bc_rest<F: Float, S: Lanes<F>, const NV: usize, const UNIT: u8>(
+unsafe fn bc_rest<F: Float, S: Lanes<F>, R: BRows, const NV: usize, const UNIT: u8>(
     simd: S,
     a: Strided<'_, F>,
     b: &[F],
     bias: Option<&[F]>,
-    ldb: usize,
+    rows: R,
     p0: usize,
     p1: usize,
     i: usize,
@@ -572,14 +629,14 @@ unsafe fn bc_rest<F: Float, S: Lanes<F>, const NV: usize, const UNIT: u8>(
     unsafe {
         match m - i {
             0 => {}
-            1 => bc_tile::<F, S, 1, NV, UNIT>(simd, a, b, bias, ldb, p0, p1, i, j, c, ldc),
-            2 => bc_tile::<F, S, 2, NV, UNIT>(simd, a, b, bias, ldb, p0, p1, i, j, c, ldc),
-            3 => bc_tile::<F, S, 3, NV, UNIT>(simd, a, b, bias, ldb, p0, p1, i, j, c, ldc),
-            4 => bc_tile::<F, S, 4, NV, UNIT>(simd, a, b, bias, ldb, p0, p1, i, j, c, ldc),
-            5 => bc_tile::<F, S, 5, NV, UNIT>(simd, a, b, bias, ldb, p0, p1, i, j, c, ldc),
+            1 => bc_tile::<F, S, R, 1, NV, UNIT>(simd, a, b, bias, rows, p0, p1, i, j, c, ldc),
+            2 => bc_tile::<F, S, R, 2, NV, UNIT>(simd, a, b, bias, rows, p0, p1, i, j, c, ldc),
+            3 => bc_tile::<F, S, R, 3, NV, UNIT>(simd, a, b, bias, rows, p0, p1, i, j, c, ldc),
+            4 => bc_tile::<F, S, R, 4, NV, UNIT>(simd, a, b, bias, rows, p0, p1, i, j, c, ldc),
+            5 => bc_tile::<F, S, R, 5, NV, UNIT>(simd, a, b, bias, rows, p0, p1, i, j, c, ldc),
             _ => {
                 for i in i..m {
-                    bc_tile::<F, S, 1, NV, UNIT>(simd, a, b, bias, ldb, p0, p1, i, j, c, ldc);
+                    bc_tile::<F, S, R, 1, NV, UNIT>(simd, a, b, bias, rows, p0, p1, i, j, c, ldc);
                 }
             }
         }
@@ -600,12 +657,12 @@ const COLS: u8 = 2;
 /// As for [`bc_tile`], for rows `0..m` and columns `j0..n`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn bc_edge<F: Float, S: Lanes<F>>(
+unsafe fn bc_edge<F: Float, S: Lanes<F>, R: BRows>(
     simd: S,
     a: Strided<'_, F>,
     b: &[F],
     bias: Option<&[F]>,
-    ldb: usize,
+    rows: R,
     p0: usize,
     p1: usize,
     m: usize,
@@ -624,14 +681,14 @@ unsafe fn bc_edge<F: Float, S: Lanes<F>>(
                 (false, None) => F::zero(),
             };
             for p in p0..p1 {
-                sum = simd.madd1(a.data[i * a.rs + p * a.cs], b[(p - p0) * ldb + j], sum);
+                sum = simd.madd1(a.data[i * a.rs + p * a.cs], b[rows.start(p - p0) + j], sum);
             }
             *c_ij = sum;
         }
     }
 }
 
-/// `C = A·B (+ bias)` with A strided (`m × k`), B `k × n` row-major with row length `ldb`,
+/// `C = A·B (+ bias)` with A strided (`m × k`), B `k × n` with its rows where `rows` says,
 /// and C an `m × n` view whose rows are contiguous (a column window of a larger matrix
 /// is fine: that is how a product is split over threads by columns).
 ///
@@ -643,11 +700,11 @@ unsafe fn bc_edge<F: Float, S: Lanes<F>>(
 /// (checked once, before any tile runs).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn bc<F: Float, S: Lanes<F>, const MR: usize, const NV: usize>(
+fn bc<F: Float, S: Lanes<F>, R: BRows, const MR: usize, const NV: usize>(
     simd: S,
     a: Strided<'_, F>,
     b: &[F],
-    ldb: usize,
+    rows: R,
     bias: Option<&[F]>,
     mut c: ArrayViewMut2<'_, F>,
     k: usize,
@@ -661,10 +718,7 @@ fn bc<F: Float, S: Lanes<F>, const MR: usize, const NV: usize>(
         k == 0 || (m - 1) * a.rs + (k - 1) * a.cs < a.data.len(),
         "gemm: A too short"
     );
-    assert!(
-        k == 0 || (ldb >= n && (k - 1) * ldb + n <= b.len()),
-        "gemm: B too short"
-    );
+    assert!(rows.cover(k, n, b.len()), "gemm: B too short");
     assert!(
         bias.is_none_or(|bias| bias.len() >= n),
         "gemm: bias too short"
@@ -675,11 +729,11 @@ fn bc<F: Float, S: Lanes<F>, const MR: usize, const NV: usize>(
     // columns < n.
     unsafe {
         if a.cs == 1 {
-            bc_slabs::<F, S, MR, NV, ROWS>(simd, a, b, ldb, bias, c, ldc, m, n, k)
+            bc_slabs::<F, S, R, MR, NV, ROWS>(simd, a, b, rows, bias, c, ldc, m, n, k)
         } else if a.rs == 1 {
-            bc_slabs::<F, S, MR, NV, COLS>(simd, a, b, ldb, bias, c, ldc, m, n, k)
+            bc_slabs::<F, S, R, MR, NV, COLS>(simd, a, b, rows, bias, c, ldc, m, n, k)
         } else {
-            bc_slabs::<F, S, MR, NV, ANY>(simd, a, b, ldb, bias, c, ldc, m, n, k)
+            bc_slabs::<F, S, R, MR, NV, ANY>(simd, a, b, rows, bias, c, ldc, m, n, k)
         }
     }
 }
@@ -704,14 +758,21 @@ fn out_ptr<F>(c: &mut ArrayViewMut2<'_, F>) -> (*mut F, usize) {
 ///
 /// # Safety
 /// As for [`bc_tile`], for rows `0..m`, columns `0..n` and the whole reduction `0..k`, with
-/// B's row `p` at `b[p·ldb]`.
+/// B's row `p` at `b[rows.start(p)]`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn bc_slabs<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, const UNIT: u8>(
+unsafe fn bc_slabs<
+    F: Float,
+    S: Lanes<F>,
+    R: BRows,
+    const MR: usize,
+    const NV: usize,
+    const UNIT: u8,
+>(
     simd: S,
     a: Strided<'_, F>,
     b: &[F],
-    ldb: usize,
+    rows: R,
     bias: Option<&[F]>,
     c: *mut F,
     ldc: usize,
@@ -721,9 +782,10 @@ unsafe fn bc_slabs<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, cons
 ) {
     for p0 in (0..k).step_by(KC) {
         let p1 = (p0 + KC).min(k);
-        // SAFETY: the slab's rows of B start at `p0·ldb`; the rest is this function's contract.
+        let (base, slab) = rows.from(p0);
+        // SAFETY: the slab's rows of B start at `base`; the rest is this function's contract.
         unsafe {
-            bc_panel::<F, S, MR, NV, UNIT>(simd, a, &b[p0 * ldb..], ldb, bias, p0, p1, c, ldc, m, n)
+            bc_panel::<F, S, R, MR, NV, UNIT>(simd, a, &b[base..], slab, bias, p0, p1, c, ldc, m, n)
         };
     }
 }
@@ -736,11 +798,18 @@ unsafe fn bc_slabs<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, cons
 /// As for [`bc_tile`], for rows `0..m` and columns `0..n`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn bc_panel<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, const UNIT: u8>(
+unsafe fn bc_panel<
+    F: Float,
+    S: Lanes<F>,
+    R: BRows,
+    const MR: usize,
+    const NV: usize,
+    const UNIT: u8,
+>(
     simd: S,
     a: Strided<'_, F>,
     b: &[F],
-    ldb: usize,
+    rows: R,
     bias: Option<&[F]>,
     p0: usize,
     p1: usize,
@@ -758,22 +827,22 @@ unsafe fn bc_panel<F: Float, S: Lanes<F>, const MR: usize, const NV: usize, cons
         while j < n_wide {
             let mut i = 0;
             while i < m_full {
-                bc_tile::<F, S, MR, NV, UNIT>(simd, a, b, bias, ldb, p0, p1, i, j, c, ldc);
+                bc_tile::<F, S, R, MR, NV, UNIT>(simd, a, b, bias, rows, p0, p1, i, j, c, ldc);
                 i += MR;
             }
-            bc_rest::<F, S, NV, UNIT>(simd, a, b, bias, ldb, p0, p1, m_full, m, j, c, ldc);
+            bc_rest::<F, S, R, NV, UNIT>(simd, a, b, bias, rows, p0, p1, m_full, m, j, c, ldc);
             j += w;
         }
         while j < n_vec {
             let mut i = 0;
             while i < m_full {
-                bc_tile::<F, S, MR, 1, UNIT>(simd, a, b, bias, ldb, p0, p1, i, j, c, ldc);
+                bc_tile::<F, S, R, MR, 1, UNIT>(simd, a, b, bias, rows, p0, p1, i, j, c, ldc);
                 i += MR;
             }
-            bc_rest::<F, S, 1, UNIT>(simd, a, b, bias, ldb, p0, p1, m_full, m, j, c, ldc);
+            bc_rest::<F, S, R, 1, UNIT>(simd, a, b, bias, rows, p0, p1, m_full, m, j, c, ldc);
             j += L;
         }
-        bc_edge(simd, a, b, bias, ldb, p0, p1, m, n_vec, n, c, ldc);
+        bc_edge(simd, a, b, bias, rows, p0, p1, m, n_vec, n, c, ldc);
     }
 }
 
@@ -827,11 +896,11 @@ fn bc_wt<F: Float, S: Lanes<F>, const MR: usize, const NV: usize>(
             // borrowed view (`out_ptr`), so columns `q0 .. q0 + width` start at `c + q0`; A covers rows < m and p < k; the
             // block holds rows `p − p0` of `width` columns of Wᵀ; bias covers `q0 + width`.
             unsafe {
-                bc_panel::<F, S, MR, NV, ROWS>(
+                bc_panel::<F, S, Ld, MR, NV, ROWS>(
                     simd,
                     a,
                     block,
-                    width,
+                    Ld(width),
                     bias,
                     p0,
                     p1,
@@ -875,6 +944,7 @@ pub(crate) fn gemm_bc_wt<F: Float>(
             ) {
                 bc_wt::<f32, _, 6, 4>(s, a, w, bias, c, k)
             }
+            // 6 × 1 as in `gemm_bc` (16 registers; 3 × 2 spilled).
             #[target_feature(enable = "avx2,fma")]
             fn avx2(
                 s: x86::Avx2,
@@ -884,7 +954,7 @@ pub(crate) fn gemm_bc_wt<F: Float>(
                 c: ArrayViewMut2<'_, f32>,
                 k: usize,
             ) {
-                bc_wt::<f32, _, 3, 2>(s, a, w, bias, c, k)
+                bc_wt::<f32, _, 6, 1>(s, a, w, bias, c, k)
             }
             if let (Isa::Avx512, Some(s)) = (isa, x86::Avx512::new()) {
                 // SAFETY: `s` exists, so AVX-512F (which implies AVX2 and FMA) was detected.
@@ -961,7 +1031,7 @@ pub(crate) fn gemm_nt<F: Float>(
                 n: usize,
                 k: usize,
             ) {
-                nt::<f32, _, 4, 4>(s, a, b, bias, c, m, n, k)
+                nt::<f32, _, Ld, 4, 4>(s, a, b, Ld(k), bias, c, m, n, k)
             }
             #[target_feature(enable = "avx2,fma")]
             #[allow(clippy::too_many_arguments)]
@@ -975,7 +1045,7 @@ pub(crate) fn gemm_nt<F: Float>(
                 n: usize,
                 k: usize,
             ) {
-                nt::<f32, _, 2, 3>(s, a, b, bias, c, m, n, k)
+                nt::<f32, _, Ld, 2, 3>(s, a, b, Ld(k), bias, c, m, n, k)
             }
             if let (Isa::Avx512, Some(s)) = (isa, x86::Avx512::new()) {
                 // SAFETY: `s` exists, so AVX-512F (which implies AVX2 and FMA) was detected.
@@ -988,7 +1058,7 @@ pub(crate) fn gemm_nt<F: Float>(
         }
     }
     let _ = isa;
-    nt::<F, _, 2, 2>(Portable, a, b, bias, c, m, n, k)
+    nt::<F, _, Ld, 2, 2>(Portable, a, b, Ld(k), bias, c, m, n, k)
 }
 
 /// Whether [`gemm_bc`] copies B into panels first: when B's rows are a multiple of 1 KiB
@@ -1069,8 +1139,13 @@ pub(crate) fn gemm_bc<F: Float>(
                 c: ArrayViewMut2<'_, f32>,
                 k: usize,
             ) {
-                bc::<f32, _, 6, 4>(s, a, b, ldb, bias, c, k)
+                bc::<f32, _, Ld, 6, 4>(s, a, b, Ld(ldb), bias, c, k)
             }
+            // 6 rows × 1 vector: 12 ymm accumulators, 2 for the row of B and 1 for the
+            // broadcast fill the 16 registers. The 3 × 2 tile before (like AVX-512's 6 × 4
+            // in halves) needed 17 and kept two accumulators on the stack, a store-to-load
+            // chain in every step: 40–45 → 72–81 GFLOP/s on the dense products of
+            // `benches/kernels.rs` (one thread, AVX2 at a 102 GFLOP/s peak).
             #[target_feature(enable = "avx2,fma")]
             fn avx2(
                 s: x86::Avx2,
@@ -1081,7 +1156,7 @@ pub(crate) fn gemm_bc<F: Float>(
                 c: ArrayViewMut2<'_, f32>,
                 k: usize,
             ) {
-                bc::<f32, _, 3, 2>(s, a, b, ldb, bias, c, k)
+                bc::<f32, _, Ld, 6, 1>(s, a, b, Ld(ldb), bias, c, k)
             }
             if let (Isa::Avx512, Some(s)) = (isa, x86::Avx512::new()) {
                 // SAFETY: `s` exists, so AVX-512F (which implies AVX2 and FMA) was detected.
@@ -1094,5 +1169,133 @@ pub(crate) fn gemm_bc<F: Float>(
         }
     }
     let _ = isa;
-    bc::<F, _, 2, 2>(Portable, a, b, ldb, bias, c, k)
+    bc::<F, _, Ld, 2, 2>(Portable, a, b, Ld(ldb), bias, c, k)
+}
+
+/// `C = A·B` with A strided, row `p` of B starting at `b[rows[p]]` (rows may overlap: the
+/// taps of a convolution read shifted runs of one padded image, see `kernels::conv`), and
+/// C a view with contiguous rows, with the kernels of `isa` (`f32` only; `f64` and
+/// unavailable instruction sets take the portable path). `k` is the reduction length. The
+/// same tiles and summation order as [`gemm_bc`] on the copied-out rows.
+///
+/// # Panics
+/// If `rows` has fewer than `k` starts, a row runs past `b`, or an operand is too short.
+pub(crate) fn gemm_bc_rows<F: Float>(
+    isa: Isa,
+    a: Strided<'_, F>,
+    b: &[F],
+    rows: &[usize],
+    mut c: ArrayViewMut2<'_, F>,
+    k: usize,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if isa != Isa::Portable {
+        if let (Some(data), Some(b), Some(c)) = (as_f32(a.data), as_f32(b), as_f32_view(&mut c)) {
+            let a = Strided {
+                data,
+                rs: a.rs,
+                cs: a.cs,
+            };
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            fn avx512(
+                s: x86::Avx512,
+                a: Strided<'_, f32>,
+                b: &[f32],
+                rows: Offsets<'_>,
+                c: ArrayViewMut2<'_, f32>,
+                k: usize,
+            ) {
+                bc::<f32, _, Offsets<'_>, 6, 4>(s, a, b, rows, None, c, k)
+            }
+            #[target_feature(enable = "avx2,fma")]
+            fn avx2(
+                s: x86::Avx2,
+                a: Strided<'_, f32>,
+                b: &[f32],
+                rows: Offsets<'_>,
+                c: ArrayViewMut2<'_, f32>,
+                k: usize,
+            ) {
+                bc::<f32, _, Offsets<'_>, 6, 1>(s, a, b, rows, None, c, k)
+            }
+            let rows = Offsets(rows);
+            if let (Isa::Avx512, Some(s)) = (isa, x86::Avx512::new()) {
+                // SAFETY: `s` exists, so AVX-512F (which implies AVX2 and FMA) was detected.
+                return unsafe { avx512(s, a, b, rows, c, k) };
+            }
+            if let Some(s) = x86::Avx2::new() {
+                // SAFETY: `s` exists, so AVX2 and FMA were detected.
+                return unsafe { avx2(s, a, b, rows, c, k) };
+            }
+        }
+    }
+    let _ = isa;
+    bc::<F, _, Offsets<'_>, 2, 2>(Portable, a, b, Offsets(rows), None, c, k)
+}
+
+/// `C = A·Bᵀ` as [`gemm_nt`], with row `j` of B (`k` long) starting at `b[rows[j]]` (rows
+/// may overlap, as in [`gemm_bc_rows`]): the same tiles and summation order as on the
+/// copied-out rows. C is `m × n`, contiguous.
+///
+/// # Panics
+/// If `rows` has fewer than `n` starts or an operand is too short.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_nt_rows<F: Float>(
+    isa: Isa,
+    a: &[F],
+    b: &[F],
+    rows: &[usize],
+    c: &mut [F],
+    m: usize,
+    n: usize,
+    k: usize,
+) {
+    assert!(
+        a.len() >= m * k && c.len() >= m * n && Offsets(rows).cover(n, k, b.len()),
+        "gemm_nt_rows: shapes"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if isa != Isa::Portable {
+        if let (Some(a), Some(b), Some(c)) = (as_f32(a), as_f32(b), as_f32_mut(&mut *c)) {
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
+            fn avx512(
+                s: x86::Avx512,
+                a: &[f32],
+                b: &[f32],
+                rows: Offsets<'_>,
+                c: &mut [f32],
+                m: usize,
+                n: usize,
+                k: usize,
+            ) {
+                nt::<f32, _, Offsets<'_>, 4, 4>(s, a, b, rows, None, c, m, n, k)
+            }
+            #[target_feature(enable = "avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
+            fn avx2(
+                s: x86::Avx2,
+                a: &[f32],
+                b: &[f32],
+                rows: Offsets<'_>,
+                c: &mut [f32],
+                m: usize,
+                n: usize,
+                k: usize,
+            ) {
+                nt::<f32, _, Offsets<'_>, 2, 3>(s, a, b, rows, None, c, m, n, k)
+            }
+            let rows = Offsets(rows);
+            if let (Isa::Avx512, Some(s)) = (isa, x86::Avx512::new()) {
+                // SAFETY: `s` exists, so AVX-512F (which implies AVX2 and FMA) was detected.
+                return unsafe { avx512(s, a, b, rows, c, m, n, k) };
+            }
+            if let Some(s) = x86::Avx2::new() {
+                // SAFETY: `s` exists, so AVX2 and FMA were detected.
+                return unsafe { avx2(s, a, b, rows, c, m, n, k) };
+            }
+        }
+    }
+    let _ = isa;
+    nt::<F, _, Offsets<'_>, 2, 2>(Portable, a, b, Offsets(rows), None, c, m, n, k)
 }

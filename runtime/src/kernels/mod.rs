@@ -171,7 +171,7 @@ impl Parts {
 
 /// Splits a mutable view into consecutive pieces along `axis`, one per call, for
 /// [`Parts::run`].
-fn carver<'a, F>(
+pub(crate) fn carver<'a, F>(
     view: ArrayViewMut2<'a, F>,
     axis: Axis,
 ) -> impl FnMut(std::ops::Range<usize>) -> ArrayViewMut2<'a, F> {
@@ -671,6 +671,47 @@ mod tests {
                         assert!((x - y).abs() <= tol, "{isa:?} {m}x{k}x{n}: {x} vs {y}");
                     }
                 }
+            }
+        }
+    }
+
+    /// The products that read B's rows at a table of overlapping starts (a convolution's
+    /// taps in its padded sample) give the bits of the same products on the rows copied
+    /// out, on every instruction set, with several KC slabs and edge tiles.
+    #[test]
+    fn products_on_row_starts_match_the_copied_rows() {
+        for &(m, k, n) in &[(6, 25, 96), (16, 150, 144), (5, 7, 40), (7, 70, 23)] {
+            let data: Vec<f32> = (0..2 * k + n + 64)
+                .map(|i| ((i * 37) % 101) as f32 * 0.01 - 0.5)
+                .collect();
+            // Overlapping, unordered starts.
+            let starts: Vec<usize> = (0..k).map(|p| (p * 7) % (k + 13) + p % 3).collect();
+            let copied: Vec<f32> = starts
+                .iter()
+                .flat_map(|&s| data[s..s + n].to_vec())
+                .collect();
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 13) % 29) as f32 * 0.1 - 1.0)
+                .collect();
+            // nt: B rows of length `n` at the starts, `k` of them, against `m × n` A rows.
+            let a_nt: Vec<f32> = (0..m * n)
+                .map(|i| ((i * 11) % 23) as f32 * 0.1 - 1.0)
+                .collect();
+            for isa in [Isa::Portable].into_iter().chain(instruction_sets()) {
+                let strided = gemm::Strided {
+                    data: &a[..],
+                    rs: k,
+                    cs: 1,
+                };
+                let (mut on_rows, mut on_copy) = (vec![0.0f32; m * n], vec![0.0f32; m * n]);
+                let view = |c| ArrayViewMut2::from_shape((m, n), c).unwrap();
+                gemm::gemm_bc_rows(isa, strided, &data, &starts, view(&mut on_rows), k);
+                gemm::gemm_bc(isa, strided, &copied, n, None, view(&mut on_copy), k);
+                assert_eq!(on_rows, on_copy, "{isa:?} broadcast {m}x{k}x{n}");
+                let (mut on_rows, mut on_copy) = (vec![0.0f32; m * k], vec![0.0f32; m * k]);
+                gemm::gemm_nt_rows(isa, &a_nt, &data, &starts, &mut on_rows, m, k, n);
+                gemm::gemm_nt(isa, &a_nt, &copied, None, &mut on_copy, m, k, n);
+                assert_eq!(on_rows, on_copy, "{isa:?} dot {m}x{k}x{n}");
             }
         }
     }

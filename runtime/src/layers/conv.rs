@@ -24,6 +24,8 @@ use crate::scratch::{contiguous_rows, Scratch};
 struct Core<F> {
     /// Geometry and output channels.
     shape: ConvShape,
+    /// Where each tap reads the padded sample ([`ConvShape::tap_offsets`]).
+    taps: Vec<usize>,
     /// conv(x, W) + b of the last forward, `[N, CO·OH·OW]`.
     pre: Scratch<F>,
     /// act(pre) of the last forward (unused when the activation is the identity).
@@ -56,6 +58,7 @@ impl<F: Float> Core<F> {
             work: Scratch::new(shape.work_width()),
             partials: Scratch::new(shape.partial_width()),
             staging: Scratch::new(shape.input_width()),
+            taps: shape.tap_offsets(),
             shape,
         }
     }
@@ -82,6 +85,7 @@ impl<F: Float> Core<F> {
         let x = contiguous_rows(x, &mut self.staging);
         conv_forward(
             &self.shape,
+            &self.taps,
             x,
             params(weight),
             params(bias),
@@ -143,6 +147,7 @@ impl<F: Float> Core<F> {
         let x = contiguous_rows(x, &mut self.staging);
         conv_backward(
             &self.shape,
+            &self.taps,
             x,
             grad_pre,
             params(weight),
@@ -178,6 +183,7 @@ impl<F: Float> Core<F> {
         let mut work = Scratch::new(self.shape.work_width());
         conv_forward(
             &self.shape,
+            &self.taps,
             x,
             params(weight),
             params(bias),
