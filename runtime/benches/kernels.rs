@@ -13,7 +13,6 @@
 //! the best of several repetitions. `cargo bench -p axonal --bench kernels`.
 
 use std::hint::black_box;
-use std::time::Instant;
 
 use axonal::activation::Identity;
 use axonal::init::Init;
@@ -25,19 +24,7 @@ use axonal::Mode;
 
 #[path = "common/peak.rs"]
 mod peak;
-use peak::fma_peak;
-
-/// Seconds of the fastest of `reps` calls of `f`.
-fn best(reps: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min)
-}
+use peak::{best, fma_peak};
 
 fn matrix(rows: usize, cols: usize) -> Array2<f32> {
     Array2::from_shape_fn((rows, cols), |(i, j)| ((i * 7 + j * 13) % 17) as f32 * 0.01)

@@ -8,13 +8,13 @@ use quote::quote;
 
 use crate::ast::{Arg, Number, Statement, Value};
 use crate::check::Checker;
-use crate::codegen::{float, init, int};
+use crate::codegen::{init, int};
 use crate::diagnostic::Code;
 use crate::ir::{Activation, Init, Shape};
 use crate::Diagnostic;
 
 use super::activation::{activation_new, activation_source, activation_type, sample_activation};
-use super::dense::{affine_attrs, trailing_activation, Affine};
+use super::dense::{affine_attrs, strip_final, trailing_activation, with_l2, Affine};
 use super::window::{self, attr, attr_sizes, read_sizes, Sizes, Window};
 use super::{
     attr as attr_spec, sample_init, spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec,
@@ -431,13 +431,7 @@ impl LayerSpec for Conv {
         let window = self.window.tokens(false);
         let a = activation_new(self.activation);
         let (w, b) = (init(&self.weight_init), init(&self.bias_init));
-        let new = quote!(#ty::new(#window, #a, #w, #b, rng));
-        if self.l2 > 0.0 {
-            let l2 = float(self.l2);
-            quote!(#new.with_l2(#l2))
-        } else {
-            new
-        }
+        with_l2(quote!(#ty::new(#window, #a, #w, #b, rng)), self.l2)
     }
 
     fn draws(&self) -> bool {
@@ -449,12 +443,7 @@ impl LayerSpec for Conv {
     }
 
     fn strip_activation(&mut self, activation: Activation) -> Strip {
-        if self.activation == activation {
-            self.activation = Activation::Identity;
-            Strip::Stripped
-        } else {
-            Strip::No
-        }
+        strip_final(&mut self.activation, activation)
     }
 
     spec_boilerplate!();

@@ -276,13 +276,10 @@ impl LayerSpec for Dense {
     fn constructor(&self, _io: Io<'_>) -> TokenStream {
         let a = activation_new(self.activation);
         let (w, b) = (init(&self.weight_init), init(&self.bias_init));
-        let new = quote!(::axonal::layers::Dense::new(#a, #w, #b, rng));
-        if self.l2 > 0.0 {
-            let l2 = float(self.l2);
-            quote!(#new.with_l2(#l2))
-        } else {
-            new
-        }
+        with_l2(
+            quote!(::axonal::layers::Dense::new(#a, #w, #b, rng)),
+            self.l2,
+        )
     }
 
     fn draws(&self) -> bool {
@@ -294,13 +291,29 @@ impl LayerSpec for Dense {
     }
 
     fn strip_activation(&mut self, activation: Activation) -> Strip {
-        if self.activation == activation {
-            self.activation = Activation::Identity;
-            Strip::Stripped
-        } else {
-            Strip::No
-        }
+        strip_final(&mut self.activation, activation)
     }
 
     spec_boilerplate!();
+}
+
+/// A layer that ends in `own` (`dense 3 softmax`, `conv2d 6 k=5 sigmoid`) without the
+/// `wanted` activation that the loss after it fuses.
+pub(super) fn strip_final(own: &mut Activation, wanted: Activation) -> Strip {
+    if *own == wanted {
+        *own = Activation::Identity;
+        Strip::Stripped
+    } else {
+        Strip::No
+    }
+}
+
+/// An affine layer's constructor `new`, with `.with_l2(λ)` for a penalty λ > 0.
+pub(super) fn with_l2(new: TokenStream, l2: f64) -> TokenStream {
+    if l2 > 0.0 {
+        let l2 = float(l2);
+        quote!(#new.with_l2(#l2))
+    } else {
+        new
+    }
 }

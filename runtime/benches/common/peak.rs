@@ -5,8 +5,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-/// Seconds of the fastest of `reps` calls of `f`.
-fn best(reps: usize, mut f: impl FnMut()) -> f64 {
+/// Seconds of the fastest of `reps` calls of `f` (after one warm-up call).
+pub fn best(reps: usize, mut f: impl FnMut()) -> f64 {
     f();
     (0..reps)
         .map(|_| {
