@@ -3,7 +3,7 @@
 //! and dropout's statistics (PyTorch's random generator differs from ours, so masks cannot be
 //! compared with it).
 
-use std::path::Path;
+mod fixture;
 
 use axonal::activation::Identity;
 use axonal::gradcheck::{check_input_grad, check_model, numeric_gradient, relative_error};
@@ -12,6 +12,7 @@ use axonal::layers::{BatchNorm, Dense, Dropout, Maxout};
 use axonal::model::{check_backward, check_input};
 use axonal::ndarray::{Array1, Array2, ArrayView2};
 use axonal::{Buffer, Mode, Model, Param, Result, TargetsView};
+use fixture::{load, matrix, reference_error, vector};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
@@ -19,7 +20,8 @@ use serde_json::Value;
 
 const EPS: f64 = 1e-5;
 const GRADCHECK_TOLERANCE: f64 = 1e-6;
-/// Agreement required with PyTorch's float64 results, relative (see [`reference_error`]).
+/// Agreement required with PyTorch's float64 results, relative (see
+/// [`fixture::reference_error`]): tighter than the shared 1e-9 for these short computations.
 const REFERENCE_TOLERANCE: f64 = 1e-12;
 
 // ---------------------------------------------------------------------------------------
@@ -49,18 +51,6 @@ fn worst(analytic: &[f64], numeric: &[f64]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// |ours − theirs| / max(|theirs|, 1e-3·max|theirs|): relative, except that entries much
-/// smaller than the array's largest are measured against a thousandth of it (their absolute
-/// rounding error comes from the large terms they were computed from).
-fn reference_error(ours: &[f64], theirs: &[f64]) -> f64 {
-    assert_eq!(ours.len(), theirs.len(), "length mismatch");
-    let scale = theirs.iter().fold(0.0f64, |m, v| m.max(v.abs())) * 1e-3;
-    ours.iter()
-        .zip(theirs)
-        .map(|(&o, &t)| (o - t).abs() / t.abs().max(scale).max(f64::MIN_POSITIVE))
-        .fold(0.0, f64::max)
-}
-
 fn assert_matches(what: &str, ours: &[f64], theirs: &[f64]) -> f64 {
     let error = reference_error(ours, theirs);
     assert!(
@@ -71,29 +61,7 @@ fn assert_matches(what: &str, ours: &[f64], theirs: &[f64]) -> f64 {
 }
 
 fn fixtures() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/layers.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run fixtures/layers.py)", path.display()));
-    serde_json::from_str(&text).expect("layers.json is valid JSON")
-}
-
-fn vector(v: &Value) -> Array1<f64> {
-    v.as_array()
-        .expect("a list")
-        .iter()
-        .map(|x| x.as_f64().expect("a number"))
-        .collect()
-}
-
-fn matrix(v: &Value) -> Array2<f64> {
-    let rows: Vec<Array1<f64>> = v
-        .as_array()
-        .expect("a list of rows")
-        .iter()
-        .map(vector)
-        .collect();
-    let cols = rows.first().map_or(0, |r| r.len());
-    Array2::from_shape_fn((rows.len(), cols), |(i, j)| rows[i][j])
+    load("layers.json")
 }
 
 fn flat(a: &Array2<f64>) -> Vec<f64> {
