@@ -66,7 +66,24 @@ pub struct Statement {
     pub args: Vec<Arg>,
     /// `name=value` attributes, in order.
     pub attrs: Vec<Attr>,
-    /// From the label (or keyword) to the end of the last argument.
+    /// The braced bodies of a block statement (`residual { … } shortcut: { … }`), in order;
+    /// empty for a layer.
+    pub blocks: Vec<Block>,
+    /// From the label (or keyword) to the end of the last argument (a block's bodies have
+    /// spans of their own).
+    pub span: Span,
+}
+
+/// `name: { statement; … }` or `{ statement; … }`: one body of a block statement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Block {
+    /// The name before the `:`, if written (`shortcut`, a branch's name).
+    pub name: Option<Ident>,
+    /// The statements of the body, in order.
+    pub statements: Vec<Statement>,
+    /// The `{` (the name, if any, has its own span).
+    pub open: Span,
+    /// From the name (or `{`) to the `}`.
     pub span: Span,
 }
 

@@ -10,7 +10,7 @@ use pest::iterators::Pair;
 use pest::Parser as _;
 
 use crate::ast::{
-    Arg, Attr, Dims, Ident, NetworkDecl, Number, SourceFile, Span, Statement, Value, Visibility,
+    Arg, Attr, Block, Dims, Ident, NetworkDecl, Number, SourceFile, Span, Statement, Value, Visibility,
 };
 use crate::diagnostic::{escape_invisible, is_invisible, Code, Diagnostic};
 
@@ -30,6 +30,7 @@ use grammar::{AxonalParser, Rule};
 /// Returns the first syntax error as a [`Code::Syntax`] diagnostic whose span points at the
 /// offending token.
 pub fn parse(source: &str) -> Result<SourceFile, Diagnostic> {
+    too_deep(source)?;
     let mut pairs =
         AxonalParser::parse(Rule::source, source).map_err(|error| syntax_error(source, &error))?;
     let root = pairs.next().ok_or_else(|| internal_error(0..0))?;
@@ -39,6 +40,50 @@ pub fn parse(source: &str) -> Result<SourceFile, Diagnostic> {
         .map(network)
         .collect::<Result<_, _>>()?;
     Ok(SourceFile { networks })
+}
+
+/// How deep blocks may nest inside a network (a ResNet needs 2: a residual block inside a
+/// repetition). The parser and the checker recurse once per level, so the limit is what
+/// keeps a hostile source (a thousand nested blocks) from overflowing the stack.
+pub const MAX_DEPTH: usize = 16;
+
+/// Refuses braces nested deeper than a network's body and [`MAX_DEPTH`] blocks, before the
+/// parser recurses into them. Comments are skipped; anything else that is not a brace is the
+/// grammar's to judge.
+fn too_deep(source: &str) -> Result<(), Diagnostic> {
+    let bytes = source.as_bytes();
+    let (mut depth, mut i) = (0usize, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = source[i + 2..].find("*/").map_or(bytes.len(), |end| i + 2 + end + 2);
+                continue;
+            }
+            b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH + 1 {
+                    return Err(Diagnostic::new(
+                        Code::TooLarge,
+                        i..i + 1,
+                        format!("blocks nested more than {MAX_DEPTH} deep"),
+                    )
+                    .label(format!("block {} levels deep", depth - 1))
+                    .help(format!(
+                        "blocks nest at most {MAX_DEPTH} levels inside a network; use `repeat` instead of writing a block inside itself"
+                    )));
+                }
+            }
+            b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -73,7 +118,7 @@ fn network(pair: Pair<'_, Rule>) -> Result<NetworkDecl, Diagnostic> {
             Rule::statements => {
                 statements = part
                     .into_inner()
-                    .filter(|p| p.as_rule() == Rule::statement)
+                    .filter(|p| matches!(p.as_rule(), Rule::statement | Rule::block_statement))
                     .map(statement)
                     .collect::<Result<_, _>>()?;
             }
@@ -131,6 +176,7 @@ fn statement(pair: Pair<'_, Rule>) -> Result<Statement, Diagnostic> {
     let mut keyword = None;
     let mut args = Vec::new();
     let mut attrs = Vec::new();
+    let mut blocks = Vec::new();
     for part in pair.into_inner() {
         match part.as_rule() {
             Rule::doc_comment => docs.push(doc_text(part)),
@@ -138,6 +184,7 @@ fn statement(pair: Pair<'_, Rule>) -> Result<Statement, Diagnostic> {
             Rule::keyword => keyword = Some(ident(&part)),
             Rule::arg => args.push(arg(part)?),
             Rule::attr => attrs.push(attr(part)?),
+            Rule::block => blocks.push(block(part)?),
             _ => {}
         }
     }
@@ -154,7 +201,34 @@ fn statement(pair: Pair<'_, Rule>) -> Result<Statement, Diagnostic> {
         keyword,
         args,
         attrs,
+        blocks,
         span: start..end,
+    })
+}
+
+fn block(pair: Pair<'_, Rule>) -> Result<Block, Diagnostic> {
+    let span = span_of(&pair);
+    let (mut name, mut open, mut statements) = (None, None, Vec::new());
+    for part in pair.into_inner() {
+        match part.as_rule() {
+            Rule::block_name => name = Some(ident(&part)),
+            Rule::lbrace => open = Some(span_of(&part)),
+            Rule::statements => {
+                statements = part
+                    .into_inner()
+                    .filter(|p| matches!(p.as_rule(), Rule::statement | Rule::block_statement))
+                    .map(statement)
+                    .collect::<Result<_, _>>()?;
+            }
+            _ => {}
+        }
+    }
+    let open = open.ok_or_else(|| internal_error(span.clone()))?;
+    Ok(Block {
+        name,
+        statements,
+        open,
+        span,
     })
 }
 
@@ -384,8 +458,10 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         Rule::visibility | Rule::pub_kw => "`pub`",
         Rule::crate_kw => "`crate`",
         Rule::net_name => "a network name",
-        Rule::statements | Rule::statement => "a statement",
+        Rule::statements | Rule::statement | Rule::block_statement => "a statement",
         Rule::keyword | Rule::label => "a statement keyword (`dense`, `relu`, …)",
+        Rule::block => "a block (`{ … }`)",
+        Rule::block_name => "a block's name",
         Rule::arg | Rule::arrow => "an argument",
         Rule::attr | Rule::attr_name => "an attribute (`name=value`)",
         Rule::value | Rule::call | Rule::list => "a value",
@@ -421,14 +497,32 @@ fn syntax_error(source: &str, error: &Error<Rule>) -> Diagnostic {
         InputLocation::Span((start, _)) => start,
     };
     let pos = floor_boundary(source, pos);
+    // `relu fc1: dense 3`: after `fc1:` the parser tried a block's body last, so it wants a
+    // `{`; the slip is far likelier the `;` missing before the label `fc1:`.
+    let mut expected = match &error.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    let colon = source[..pos].trim_end().len().checked_sub(1);
+    let pos = match colon {
+        Some(colon)
+            if expected == [Rule::lbrace]
+                && source[colon..].starts_with(':')
+                && source[..colon].trim_end().ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            expected = vec![Rule::semi];
+            colon
+        }
+        _ => pos,
+    };
     let found = token_at(source, pos);
     let width = match found {
         Found::End => 0,
         Found::Token(t) => t.len(),
     };
     let span = pos..(pos + width).min(source.len());
-    let expected: Vec<Rule> = match &error.variant {
-        ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+    match &error.variant {
+        ErrorVariant::ParsingError { .. } => {}
         ErrorVariant::CustomError { message } => {
             return Diagnostic::new(
                 Code::Syntax,
@@ -438,7 +532,7 @@ fn syntax_error(source: &str, error: &Error<Rule>) -> Diagnostic {
             .label("gave up here")
             .help("flatten the nested lists or calls");
         }
-    };
+    }
     let words = expected_words(&expected);
     let message = format!("expected {}, found {}", one_of(&words), found.describe());
     let label = match found {
@@ -532,7 +626,7 @@ fn hint(source: &str, pos: usize, expected: &[Rule], found: &Found<'_>) -> Optio
     if wants(Rule::semi) {
         return Some(match token {
             "->" => "`->` joins two widths, with a number on each side: `784->128`",
-            ":" => "a label goes at the start of a statement (`fc1: dense 784->128`); is a `;` missing before it?",
+            ":" => "a label goes at the start of a statement (`fc1: dense 784->128`); is a `;` missing before it? (A block's name is followed by its body: `shortcut: { … }`.)",
             "," => "arguments are separated by spaces; commas separate the items of a list `[…]` or a call `f(…)`",
             "=" => "an attribute is written `name=value`, with its name before the `=`",
             _ => "statements are separated by `;`",
