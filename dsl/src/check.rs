@@ -5,13 +5,17 @@
 //! number and at the layer it disagrees with. It never stops at the first mistake:
 //! every statement is checked, and all diagnostics of a source are returned together.
 
+mod blocks;
+
 use std::collections::HashMap;
 
 use crate::ast::{
     self, Arg, Attr, Dims, Ident, NetworkDecl, Number, SourceFile, Span, Statement, Value,
 };
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::{Activation, Init, Layer, Loss, LossKind, Network, Program, Reduction, Shape};
+use crate::ir::{
+    Activation, Init, Layer, Loss, LossKind, Network, Node, Program, Reduction, Shape,
+};
 use crate::layers::{self, Checked, Role, Strip};
 use crate::summary::thousands;
 use crate::vocab::{self, did_you_mean, OutputNeed};
@@ -97,7 +101,10 @@ pub struct Checker<'d> {
     /// The network's name, for messages.
     name: &'d str,
     width: Option<Width>,
-    layers: Vec<Layer>,
+    /// The nodes of the scope being checked: the network's body, or a block's.
+    nodes: Vec<Node>,
+    /// How many blocks the statement being checked is inside.
+    depth: usize,
     loss: Option<(Loss, Span)>,
     /// Field names with the span that introduced each (label or keyword).
     fields: Vec<(String, Span)>,
@@ -123,7 +130,8 @@ impl<'d> Checker<'d> {
             diags,
             name,
             width: None,
-            layers: Vec::new(),
+            nodes: Vec::new(),
+            depth: 0,
             loss: None,
             fields: Vec::new(),
             loss_not_last_reported: false,
@@ -149,7 +157,7 @@ impl<'d> Checker<'d> {
         self.check_fields();
         self.fuse_output_activation();
         // `flatten` alone computes nothing: the generated struct needs a field.
-        if !self.layers.iter().any(|l| l.spec.has_field()) && !self.failed {
+        if !self.nodes.iter().any(Node::has_field) && !self.failed {
             self.error(
                 Diagnostic::new(
                     Code::EmptyNetwork,
@@ -163,13 +171,13 @@ impl<'d> Checker<'d> {
         if self.failed {
             return None;
         }
-        let input = self.layers.first().map(|l| l.input.clone())?;
+        let input = self.nodes.first().map(|n| n.input().clone())?;
         Some(Network {
             name: decl.name.name.clone(),
             vis: decl.vis,
             docs: decl.docs.clone(),
             input,
-            layers: self.layers,
+            nodes: self.nodes,
             loss: self.loss.map(|(loss, _)| loss),
         })
     }
@@ -198,15 +206,15 @@ impl<'d> Checker<'d> {
             ),
             _ => return,
         };
-        let layers = self.layers.len();
-        let Some(last) = self.layers.last_mut() else {
+        let layers = self.nodes.len();
+        let Some(Node::Layer(last)) = self.nodes.last_mut() else {
             return;
         };
         match last.spec.strip_activation(needs) {
             Strip::Stripped => {}
             // A stand-alone activation goes away, unless it is all the network has.
             Strip::Whole if layers > 1 => {
-                self.layers.pop();
+                self.nodes.pop();
             }
             Strip::Whole | Strip::No => return,
         }
@@ -235,6 +243,40 @@ impl<'d> Checker<'d> {
             }
         }
         let name = s.keyword.name.as_str();
+        if blocks::BLOCK_WORDS.contains(&name) {
+            return self.block(s);
+        }
+        if let Some(body) = s.blocks.first() {
+            self.error(
+                Diagnostic::new(
+                    Code::BlockForm,
+                    body.open.clone(),
+                    format!("`{name}` takes no body"),
+                )
+                .label("a body here")
+                .secondary(s.keyword.span.clone(), format!("`{name}` is not a block"))
+                .help(format!(
+                    "only blocks ({}) have bodies; is a `;` missing before the `{{`?",
+                    blocks::BLOCK_WORDS
+                        .iter()
+                        .map(|w| format!("`{w}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            );
+        }
+        if self.depth > 0 && vocab::loss_word(name).is_some() {
+            self.error(
+                Diagnostic::new(
+                    Code::BlockForm,
+                    s.keyword.span.clone(),
+                    format!("the loss `{name}` is inside a block"),
+                )
+                .label("a loss inside a block")
+                .help("the loss is the network's last statement: move it after the block"),
+            );
+            return;
+        }
         if let Some(kind) = layers::kind(name) {
             let attrs: Vec<&str> = kind.attrs().iter().map(|a| a.name).collect();
             self.check_attrs(s, &attrs);
@@ -302,7 +344,17 @@ impl<'d> Checker<'d> {
         let mut seen: HashMap<String, Span> = HashMap::new();
         let fields = std::mem::take(&mut self.fields);
         for (name, span) in &fields {
-            if let Some(first) = seen.get(name) {
+            if self.depth > 0 && blocks::INTERNAL_FIELDS.contains(&name.as_str()) {
+                self.error(
+                    Diagnostic::new(
+                        Code::DuplicateLabel,
+                        span.clone(),
+                        format!("`{name}` is taken by the block itself"),
+                    )
+                    .label("this label")
+                    .help("`_join`, `_fork` and `_act` are the block's own fields: pick another label"),
+                );
+            } else if let Some(first) = seen.get(name) {
                 let d = Diagnostic::new(
                     Code::DuplicateLabel,
                     span.clone(),
@@ -436,7 +488,7 @@ impl<'d> Checker<'d> {
 
     /// Whether a layer came before.
     pub(crate) fn has_layers(&self) -> bool {
-        !self.layers.is_empty()
+        !self.nodes.is_empty() || self.depth > 0
     }
 
     /// The width flowing out of the statements so far, if known.
@@ -799,7 +851,7 @@ impl<'d> Checker<'d> {
             output: checked.output,
         };
         self.count_size(s, &layer);
-        self.layers.push(layer);
+        self.nodes.push(Node::Layer(layer));
     }
 
     /// Adds a layer's parameters and activations to the network's, refusing the layer that

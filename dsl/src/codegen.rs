@@ -8,6 +8,8 @@
 //! need_input_grad)` in reverse. Generated code names the runtime only by absolute path
 //! (`::axonal::…`).
 
+mod blocks;
+
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
@@ -16,7 +18,12 @@ pub use crate::layers::activation::activation_source;
 
 /// Generates the code of every network of a program.
 pub fn generate(program: &Program) -> TokenStream {
-    program.networks.iter().map(network).collect()
+    let mut names = blocks::Names::new(program.networks.iter().map(|n| n.name.as_str()));
+    program
+        .networks
+        .iter()
+        .map(|net| network(net, &mut names))
+        .collect()
 }
 
 /// Generates and formats every network of a program, as `build.rs` and `axc emit` write it.
@@ -25,10 +32,11 @@ pub fn generate(program: &Program) -> TokenStream {
 /// about 25 KB per layer, so only one network's tree is ever alive (at most
 /// [`MAX_LAYERS`](crate::check::MAX_LAYERS) layers), not the whole source's.
 pub fn emit(program: &Program) -> String {
+    let mut names = blocks::Names::new(program.networks.iter().map(|n| n.name.as_str()));
     program
         .networks
         .iter()
-        .map(|net| format(network(net)))
+        .map(|net| format(network(net, &mut names)))
         .collect()
 }
 
@@ -150,7 +158,7 @@ fn type_params(net: &Network) -> (Ident, Ident) {
 /// the case lints on exactly the names that break their conventions. Nor does it warn about
 /// what it adds unasked: `dead_code` is allowed on the inherent impl (`INPUT`, `PARAMS`,
 /// `summary`, …), though not on the struct, so a network that is never built still warns.
-fn network(net: &Network) -> TokenStream {
+fn network(net: &Network, names: &mut blocks::Names) -> TokenStream {
     let name = user_ident(&net.name);
     let (float, rng_type) = type_params(net);
     let vis = match net.vis {
@@ -168,12 +176,12 @@ fn network(net: &Network) -> TokenStream {
     let allow_case = allow_if(is_camel_case(&net.name), "non_camel_case_types");
     // rustc reads the level of `non_snake_case` for fields at the struct, not at the field.
     let snake_fields = net
-        .layers
+        .nodes
         .iter()
-        .filter(|l| l.spec.has_field())
-        .map(|l| &l.field)
-        .chain(net.loss.iter().map(|l| &l.field))
-        .all(|f| is_snake_case(f));
+        .filter(|n| n.has_field())
+        .map(|n| n.field())
+        .chain(net.loss.iter().map(|l| l.field.as_str()))
+        .all(is_snake_case);
     let allow_snake = allow_if(snake_fields, "non_snake_case");
     let (input, output, params) = (
         int(net.input.size()),
@@ -186,22 +194,15 @@ fn network(net: &Network) -> TokenStream {
     };
     let (input_shape, output_shape) = (dims(&net.input), dims(net.output()));
     // `flatten` has no field: the next layer reads the previous layer's output as it is.
-    let runtime: Vec<&Layer> = net.layers.iter().filter(|l| l.spec.has_field()).collect();
+    // Blocks are fields whose structs are generated beside the network's.
+    let mut block_structs = Vec::new();
+    let runtime = blocks::fields(&net.nodes, &net.name, &vis, names, &mut block_structs);
     // The same table as `axc summary`, computed once at compile time.
     let summary = raw_string(&crate::summary::table(net));
-    let fields = runtime.iter().map(|layer| {
-        let field = user_ident(&layer.field);
-        let ty = layer.spec.field_type(&float, layer.io());
-        let doc = layer_doc(layer);
-        quote! { #(#[doc = #doc])* pub #field: #ty, }
-    });
-    let inits = runtime.iter().map(|layer| {
-        let field = user_ident(&layer.field);
-        let new = layer.spec.constructor(layer.io());
-        quote! { #field: #new, }
-    });
+    let fields = runtime.iter().map(|f| blocks::declaration(f, &float));
+    let inits = runtime.iter().map(blocks::constructor);
     // Fixed networks (activations only) draw nothing: say so instead of warning.
-    let draws = net.layers.iter().any(|l| l.spec.draws());
+    let draws = net.nodes.iter().any(blocks::draws);
     let unused_rng = if draws {
         quote!()
     } else {
@@ -223,8 +224,10 @@ fn network(net: &Network) -> TokenStream {
         }
         None => (quote!(), quote!()),
     };
-    let model_impl = model_impl(net, &name, &float);
+    let model_impl = model_impl(net, &runtime, &name, &float);
     quote! {
+        #(#block_structs)*
+
         #docs
         #[derive(::core::clone::Clone, ::core::fmt::Debug)]
         #allow_case
@@ -275,10 +278,14 @@ fn network(net: &Network) -> TokenStream {
     }
 }
 
-fn model_impl(net: &Network, name: &Ident, float: &Ident) -> TokenStream {
+fn model_impl(
+    net: &Network,
+    runtime: &[blocks::Field<'_>],
+    name: &Ident,
+    float: &Ident,
+) -> TokenStream {
     let name_str = &net.name;
-    let runtime: Vec<&Layer> = net.layers.iter().filter(|l| l.spec.has_field()).collect();
-    let fields: Vec<Ident> = runtime.iter().map(|l| user_ident(&l.field)).collect();
+    let fields: Vec<Ident> = runtime.iter().map(|f| f.ident.clone()).collect();
     let first = &fields[0];
     let last = &fields[fields.len() - 1];
     let ok = quote!(::core::result::Result::Ok);
@@ -332,30 +339,14 @@ fn model_impl(net: &Network, name: &Ident, float: &Ident) -> TokenStream {
         quote! { self.#f.backward(#input, #grad, #need_input_grad); }
     });
 
-    let visits: Vec<TokenStream> = runtime
-        .iter()
-        .filter(|l| l.params() > 0)
-        .map(|l| {
-            let f = user_ident(&l.field);
-            let key = &l.field;
-            quote! { self.#f.visit_params(#key, f); }
-        })
-        .collect();
+    let visits = blocks::network_visits(runtime, true);
     let visits = if visits.is_empty() {
         quote! { let _ = f; }
     } else {
         quote! { #(#visits)* }
     };
 
-    let buffer_visits: Vec<TokenStream> = runtime
-        .iter()
-        .filter(|l| l.buffers() > 0)
-        .map(|l| {
-            let f = user_ident(&l.field);
-            let key = &l.field;
-            quote! { self.#f.visit_buffers(#key, f); }
-        })
-        .collect();
+    let buffer_visits = blocks::network_visits(runtime, false);
     let visit_buffers = if buffer_visits.is_empty() {
         quote!()
     } else {
@@ -370,14 +361,7 @@ fn model_impl(net: &Network, name: &Ident, float: &Ident) -> TokenStream {
     };
 
     // Layers with an L2 penalty add it to the loss (their backward adds its gradient).
-    let penalties: Vec<TokenStream> = runtime
-        .iter()
-        .filter(|l| l.spec.has_penalty())
-        .map(|l| {
-            let f = user_ident(&l.field);
-            quote!(+ self.#f.penalty())
-        })
-        .collect();
+    let penalties = blocks::penalties(runtime);
     let (loss_fn, seed_grad) = match &net.loss {
         Some(loss) if !penalties.is_empty() => {
             let l = user_ident(&loss.field);

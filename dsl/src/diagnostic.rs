@@ -64,6 +64,12 @@ pub enum Code {
     /// A convolution's kernel or a pooling window longer than its padded input along some
     /// axis: the layer would have no output.
     WindowTooLarge,
+    /// Shapes a block cannot join: a residual body that changes the shape without a
+    /// shortcut, branches that disagree, a repeated block that changes the shape.
+    BlockShape,
+    /// A block written wrongly: a missing or extra body, a body that computes nothing, a
+    /// repeat count of 0, a body after a layer, a loss inside a block.
+    BlockForm,
 }
 
 impl Code {
@@ -93,6 +99,8 @@ impl Code {
         Code::TooLarge,
         Code::RankMismatch,
         Code::WindowTooLarge,
+        Code::BlockShape,
+        Code::BlockForm,
     ];
 
     /// The code as printed: `E0001`, …. Never renumber: users search for these.
@@ -122,6 +130,8 @@ impl Code {
             Code::TooLarge => "E0022",
             Code::RankMismatch => "E0023",
             Code::WindowTooLarge => "E0024",
+            Code::BlockShape => "E0025",
+            Code::BlockForm => "E0026",
         }
     }
 }
@@ -701,9 +711,11 @@ mod tests {
             Code::TooLarge => 20,
             Code::RankMismatch => 21,
             Code::WindowTooLarge => 22,
+            Code::BlockShape => 23,
+            Code::BlockForm => 24,
         };
         let indices: Vec<usize> = Code::ALL.iter().map(|&c| index(c)).collect();
-        assert_eq!(indices, (0..23).collect::<Vec<_>>());
+        assert_eq!(indices, (0..25).collect::<Vec<_>>());
         let mut printed: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
         printed.dedup();
         assert_eq!(printed.len(), Code::ALL.len());

@@ -58,18 +58,29 @@ fn nodes(net: &Network) -> (Vec<Node>, Vec<String>) {
         kind: NodeKind::Input,
     }];
     let mut widths = Vec::new();
-    for layer in &net.layers {
-        widths.push(arrow(&layer.input));
-        let params = layer.params();
+    for node in &net.nodes {
+        widths.push(arrow(node.input()));
+        let (title, params, buffers) = match node {
+            crate::ir::Node::Layer(l) => (
+                format!("{}: {}", l.field, describe(l)),
+                l.params(),
+                l.buffers(),
+            ),
+            crate::ir::Node::Block(b) => (
+                format!("{}: {}", b.field, crate::summary::block_text(b)),
+                b.params(),
+                b.buffers(),
+            ),
+        };
+        let output = node.output().batch();
         nodes.push(Node {
-            id: layer.field.clone(),
-            title: format!("{}: {}", layer.field, describe(layer)),
-            detail: match (params, layer.buffers()) {
-                (0, _) => layer.output.batch(),
-                (n, 0) => format!("{}, {} params", layer.output.batch(), thousands(n)),
+            id: node.field().to_string(),
+            title,
+            detail: match (params, buffers) {
+                (0, _) => output,
+                (n, 0) => format!("{output}, {} params", thousands(n)),
                 (n, m) => format!(
-                    "{}, {} params + {} running stats",
-                    layer.output.batch(),
+                    "{output}, {} params + {} running stats",
                     thousands(n),
                     thousands(m)
                 ),

@@ -25,16 +25,16 @@ pub struct Network {
     pub docs: Vec<String>,
     /// Shape of one input sample.
     pub input: Shape,
-    /// The layers, in forward order (at least one).
-    pub layers: Vec<Layer>,
+    /// The layers and blocks, in forward order (at least one with a field).
+    pub nodes: Vec<Node>,
     /// The loss, if the network has one.
     pub loss: Option<Loss>,
 }
 
 impl Network {
-    /// Shape of one output sample: the last layer's output.
+    /// Shape of one output sample: the last node's output.
     pub fn output(&self) -> &Shape {
-        self.layers.last().map_or(&self.input, |l| &l.output)
+        self.nodes.last().map_or(&self.input, Node::output)
     }
 
     /// Number of trainable scalars.
@@ -42,20 +42,185 @@ impl Network {
     /// Saturates at `usize::MAX` rather than overflow; a network the checker accepts holds
     /// at most [`MAX_PARAMS`](crate::check::MAX_PARAMS), so its count is exact.
     pub fn params(&self) -> usize {
-        self.layers
+        self.nodes
             .iter()
-            .map(Layer::params)
+            .map(Node::params)
             .fold(0, usize::saturating_add)
     }
 
     /// Number of non-trainable state scalars (batchnorm's running statistics), saturating
     /// like [`Network::params`].
     pub fn buffers(&self) -> usize {
-        self.layers
+        self.nodes
             .iter()
-            .map(Layer::buffers)
+            .map(Node::buffers)
             .fold(0, usize::saturating_add)
     }
+
+    /// Every layer of the network, blocks opened (a repeated block's layers once).
+    pub fn layers(&self) -> Vec<&Layer> {
+        let mut out = Vec::new();
+        collect_layers(&self.nodes, &mut out);
+        out
+    }
+}
+
+fn collect_layers<'a>(nodes: &'a [Node], out: &mut Vec<&'a Layer>) {
+    for node in nodes {
+        match node {
+            Node::Layer(layer) => out.push(layer),
+            Node::Block(block) => {
+                for part in &block.parts {
+                    collect_layers(&part.nodes, out);
+                }
+            }
+        }
+    }
+}
+
+/// One step of a network or of a block's part: a layer, or a block of them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Node {
+    /// A layer statement.
+    Layer(Layer),
+    /// A block statement (`residual`, `sum`, `concat`, `repeat`) or a part of one.
+    Block(Block),
+}
+
+impl Node {
+    /// The struct field and checkpoint prefix of the node.
+    pub fn field(&self) -> &str {
+        match self {
+            Node::Layer(l) => &l.field,
+            Node::Block(b) => &b.field,
+        }
+    }
+
+    /// Whether the node is a field of the generated struct (every block is; `flatten` is not).
+    pub fn has_field(&self) -> bool {
+        match self {
+            Node::Layer(l) => l.spec.has_field(),
+            Node::Block(_) => true,
+        }
+    }
+
+    /// Shape of one input sample.
+    pub fn input(&self) -> &Shape {
+        match self {
+            Node::Layer(l) => &l.input,
+            Node::Block(b) => &b.input,
+        }
+    }
+
+    /// Shape of one output sample.
+    pub fn output(&self) -> &Shape {
+        match self {
+            Node::Layer(l) => &l.output,
+            Node::Block(b) => &b.output,
+        }
+    }
+
+    /// Trainable scalars, saturating.
+    pub fn params(&self) -> usize {
+        match self {
+            Node::Layer(l) => l.params(),
+            Node::Block(b) => b.params(),
+        }
+    }
+
+    /// Non-trainable state scalars, saturating.
+    pub fn buffers(&self) -> usize {
+        match self {
+            Node::Layer(l) => l.buffers(),
+            Node::Block(b) => b.buffers(),
+        }
+    }
+}
+
+/// A block: parts of layers that read the same input, joined (`residual`, `sum`,
+/// `concat`), or one part repeated (`repeat`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Block {
+    /// The struct field and checkpoint prefix: the label, or `residual0`, `concat3`, ….
+    pub field: String,
+    /// Doc comment lines carried over from the source.
+    pub docs: Vec<String>,
+    /// How the parts combine.
+    pub kind: BlockKind,
+    /// `residual`: the body, then the shortcut if written; `sum` and `concat`: the branches;
+    /// `repeat`: the repeated element (one part holding one block).
+    pub parts: Vec<Part>,
+    /// The activation applied after the join (`residual relu { … }`), if written.
+    pub activation: Option<Activation>,
+    /// Shape of one input sample.
+    pub input: Shape,
+    /// Shape of one output sample.
+    pub output: Shape,
+}
+
+impl Block {
+    /// Trainable scalars of the whole block (a repeated element's times its count),
+    /// saturating.
+    pub fn params(&self) -> usize {
+        self.times(|n| n.params())
+    }
+
+    /// Non-trainable state scalars of the whole block, saturating.
+    pub fn buffers(&self) -> usize {
+        self.times(|n| n.buffers())
+    }
+
+    fn times(&self, count: impl Fn(&Node) -> usize) -> usize {
+        let once = self
+            .parts
+            .iter()
+            .flat_map(|p| &p.nodes)
+            .map(count)
+            .fold(0, usize::saturating_add);
+        match self.kind {
+            BlockKind::Repeat(n) => once.saturating_mul(n),
+            _ => once,
+        }
+    }
+}
+
+/// How the parts of a block combine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockKind {
+    /// `y = body(x) + x`, or `body(x) + shortcut(x)` with a second part.
+    Residual,
+    /// `y = Σ branch(x)`: the branches' outputs have one shape.
+    Sum,
+    /// The branches' outputs one after the other: along channels for `[C, …]` values, along
+    /// features for vectors.
+    Concat,
+    /// The element applied this many times in a row (its output shape is its input's).
+    Repeat(usize),
+    /// A plain sequence: a branch, a shortcut, or the element of a `repeat`.
+    Sequence,
+}
+
+impl BlockKind {
+    /// The keyword of the kind (`residual`), or `sequence` for a plain part.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            BlockKind::Residual => "residual",
+            BlockKind::Sum => "sum",
+            BlockKind::Concat => "concat",
+            BlockKind::Repeat(_) => "repeat",
+            BlockKind::Sequence => "sequence",
+        }
+    }
+}
+
+/// One part of a block: a named sequence of nodes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Part {
+    /// The part's name: a branch's name (`deep`, or `branch0`…), `shortcut`, or empty for a
+    /// residual body and a repeated element, whose fields belong to the block itself.
+    pub name: String,
+    /// The nodes, in forward order.
+    pub nodes: Vec<Node>,
 }
 
 /// One layer of a network.

@@ -15,7 +15,74 @@
 //! ```
 
 use crate::codegen::{activation_source, describe, loss_name};
-use crate::ir::Network;
+use crate::ir::{Block, BlockKind, Network, Node};
+
+/// The rows of a scope's nodes; a block's row is followed by its parts', indented.
+fn node_rows(nodes: &[Node], indent: &str, rows: &mut Vec<[String; 4]>) {
+    for node in nodes {
+        match node {
+            Node::Layer(l) => rows.push([
+                format!("{indent}{}", l.field),
+                describe(l),
+                l.output.batch(),
+                thousands(l.params().saturating_add(l.buffers())),
+            ]),
+            Node::Block(b) => {
+                rows.push([
+                    format!("{indent}{}", b.field),
+                    block_text(b),
+                    b.output.batch(),
+                    thousands(b.params().saturating_add(b.buffers())),
+                ]);
+                block_rows(b, &format!("{indent}  "), rows);
+            }
+        }
+    }
+}
+
+/// The rows inside a block: a repeated element once, each named part under its name.
+fn block_rows(block: &Block, indent: &str, rows: &mut Vec<[String; 4]>) {
+    for part in &block.parts {
+        match (&block.kind, part.nodes.as_slice()) {
+            (BlockKind::Repeat(n), [Node::Block(element)]) => {
+                rows.push([
+                    format!("{indent}0..{}", n - 1),
+                    format!("each: {}", block_text(element)),
+                    element.output.batch(),
+                    thousands(element.params().saturating_add(element.buffers())),
+                ]);
+                block_rows(element, &format!("{indent}  "), rows);
+            }
+            _ if part.name.is_empty() => node_rows(&part.nodes, indent, rows),
+            _ => {
+                let (params, buffers) = part.nodes.iter().fold((0usize, 0usize), |(p, b), n| {
+                    (p.saturating_add(n.params()), b.saturating_add(n.buffers()))
+                });
+                rows.push([
+                    format!("{indent}{}", part.name),
+                    "branch".to_string(),
+                    part.nodes.last().map_or(String::new(), |n| n.output().batch()),
+                    thousands(params.saturating_add(buffers)),
+                ]);
+                node_rows(&part.nodes, &format!("{indent}  "), rows);
+            }
+        }
+    }
+}
+
+/// A block as its statement's head: `residual relu`, `repeat 3`, `concat`.
+pub(crate) fn block_text(block: &Block) -> String {
+    let mut text = match block.kind {
+        BlockKind::Repeat(n) => format!("repeat {n}"),
+        BlockKind::Sequence => "sequence".to_string(),
+        k => k.keyword().to_string(),
+    };
+    if let Some(a) = block.activation {
+        text += " ";
+        text += &activation_source(a);
+    }
+    text
+}
 
 /// The table of one network, ending in a newline.
 ///
@@ -32,14 +99,7 @@ pub fn table(net: &Network) -> String {
         net.input.batch(),
         "0".to_string(),
     ]];
-    rows.extend(net.layers.iter().map(|l| {
-        [
-            l.field.clone(),
-            describe(l),
-            l.output.batch(),
-            thousands(l.params().saturating_add(l.buffers())),
-        ]
-    }));
+    node_rows(&net.nodes, "", &mut rows);
     let mut widths = header.map(str::len);
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
