@@ -7,6 +7,8 @@
 
 mod blocks;
 
+pub use blocks::BLOCK_WORDS;
+
 use std::collections::HashMap;
 
 use crate::ast::{
@@ -299,13 +301,19 @@ impl<'d> Checker<'d> {
             .label("not a layer, activation or loss");
             d = match did_you_mean(name, vocab::statement_names()) {
                 Some(best) => d.help(format!("did you mean `{best}`?")),
-                None => d.help(format!(
-                    "layers are {}; activations such as `relu`; losses such as `softmax_ce`",
-                    vocab::layer_words()
-                        .map(|w| format!("`{w}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
+                None => {
+                    let list = |words: &mut dyn Iterator<Item = &str>| {
+                        words
+                            .map(|w| format!("`{w}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    d.help(format!(
+                        "layers are {}; blocks are {}; activations such as `relu`; losses such as `softmax_ce`",
+                        list(&mut vocab::layer_words()),
+                        list(&mut vocab::block_words()),
+                    ))
+                }
             };
             self.error(d);
         }
@@ -1227,7 +1235,7 @@ mod tests {
             "N { input 6; dense 5 relu; batchnorm; dropout 0.5; maxout 3 k=2; tanh; mse }",
         );
         let widths: Vec<_> = p.networks[0]
-            .layers
+            .layers()
             .iter()
             .map(|l| (l.input.size(), l.output.size()))
             .collect();
@@ -1244,7 +1252,7 @@ mod tests {
         );
         let shapes = |n: usize| -> Vec<String> {
             p.networks[n]
-                .layers
+                .layers()
                 .iter()
                 .map(|l| format!("{} -> {}", l.input, l.output))
                 .collect()
@@ -1270,7 +1278,7 @@ mod tests {
         assert_eq!(p.networks[2].buffers(), 2 * 3);
         // `input 784` is still a vector, and flattening a vector changes nothing.
         let p = check_ok("N { input 784; flatten; dense 10 }");
-        assert_eq!(p.networks[0].layers[1].input, Shape::vector(784));
+        assert_eq!(p.networks[0].layers()[1].input, Shape::vector(784));
     }
 
     #[test]
@@ -1315,7 +1323,7 @@ mod tests {
     fn activations_take_their_parameter_or_default() {
         let p = check_ok("N { input 2; dense 2 leaky_relu 0.2; leaky_relu; elu 0.5; elu }");
         let acts: Vec<_> = p.networks[0]
-            .layers
+            .layers()
             .iter()
             .map(|l| {
                 if let Some(dense) = l.spec.downcast_ref::<Dense>() {
@@ -1344,7 +1352,7 @@ mod tests {
             "N { input 2; dense 2 relu; dense 2 leaky_relu 0.1; dense 2 leaky_relu 0.1 init=he_uniform; dense 2 selu; dense 2 }",
         );
         let inits: Vec<_> = p.networks[0]
-            .layers
+            .layers()
             .iter()
             .map(|l| match l.spec.downcast_ref::<Dense>() {
                 Some(dense) => dense.weight_init.clone(),
@@ -1377,7 +1385,7 @@ mod tests {
             .iter()
             .map(|n| {
                 let loss = n.loss.as_ref().unwrap();
-                (n.layers.len(), loss.kind, loss.fused)
+                (n.layers().len(), loss.kind, loss.fused)
             })
             .collect();
         assert_eq!(

@@ -83,7 +83,7 @@ fn collect_layers<'a>(nodes: &'a [Node], out: &mut Vec<&'a Layer>) {
 pub enum Node {
     /// A layer statement.
     Layer(Layer),
-    /// A block statement (`residual`, `sum`, `concat`, `repeat`) or a part of one.
+    /// A block statement (`residual`, `add`, `concat`, `repeat`) or a part of one.
     Block(Block),
 }
 
@@ -137,7 +137,7 @@ impl Node {
     }
 }
 
-/// A block: parts of layers that read the same input, joined (`residual`, `sum`,
+/// A block: parts of layers that read the same input, joined (`residual`, `add`,
 /// `concat`), or one part repeated (`repeat`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Block {
@@ -147,7 +147,7 @@ pub struct Block {
     pub docs: Vec<String>,
     /// How the parts combine.
     pub kind: BlockKind,
-    /// `residual`: the body, then the shortcut if written; `sum` and `concat`: the branches;
+    /// `residual`: the body, then the shortcut if written; `add` and `concat`: the branches;
     /// `repeat`: the repeated element (one part holding one block).
     pub parts: Vec<Part>,
     /// The activation applied after the join (`residual relu { … }`), if written.
@@ -189,7 +189,7 @@ impl Block {
 pub enum BlockKind {
     /// `y = body(x) + x`, or `body(x) + shortcut(x)` with a second part.
     Residual,
-    /// `y = Σ branch(x)`: the branches' outputs have one shape.
+    /// `add`: `y = Σ branch(x)`, the branches' outputs of one shape.
     Sum,
     /// The branches' outputs one after the other: along channels for `[C, …]` values, along
     /// features for vectors.
@@ -205,7 +205,7 @@ impl BlockKind {
     pub fn keyword(self) -> &'static str {
         match self {
             BlockKind::Residual => "residual",
-            BlockKind::Sum => "sum",
+            BlockKind::Sum => "add",
             BlockKind::Concat => "concat",
             BlockKind::Repeat(_) => "repeat",
             BlockKind::Sequence => "sequence",

@@ -10,7 +10,8 @@ use pest::iterators::Pair;
 use pest::Parser as _;
 
 use crate::ast::{
-    Arg, Attr, Block, Dims, Ident, NetworkDecl, Number, SourceFile, Span, Statement, Value, Visibility,
+    Arg, Attr, Block, Dims, Ident, NetworkDecl, Number, SourceFile, Span, Statement, Value,
+    Visibility,
 };
 use crate::diagnostic::{escape_invisible, is_invisible, Code, Diagnostic};
 
@@ -61,7 +62,9 @@ fn too_deep(source: &str) -> Result<(), Diagnostic> {
                 }
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = source[i + 2..].find("*/").map_or(bytes.len(), |end| i + 2 + end + 2);
+                i = source[i + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |end| i + 2 + end + 2);
                 continue;
             }
             b'{' => {
@@ -508,7 +511,9 @@ fn syntax_error(source: &str, error: &Error<Rule>) -> Diagnostic {
         Some(colon)
             if expected == [Rule::lbrace]
                 && source[colon..].starts_with(':')
-                && source[..colon].trim_end().ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') =>
+                && source[..colon]
+                    .trim_end()
+                    .ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') =>
         {
             expected = vec![Rule::semi];
             colon

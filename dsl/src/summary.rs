@@ -61,7 +61,9 @@ fn block_rows(block: &Block, indent: &str, rows: &mut Vec<[String; 4]>) {
                 rows.push([
                     format!("{indent}{}", part.name),
                     "branch".to_string(),
-                    part.nodes.last().map_or(String::new(), |n| n.output().batch()),
+                    part.nodes
+                        .last()
+                        .map_or(String::new(), |n| n.output().batch()),
                     thousands(params.saturating_add(buffers)),
                 ]);
                 node_rows(&part.nodes, &format!("{indent}  "), rows);

@@ -170,7 +170,13 @@ pub fn statement_names() -> impl Iterator<Item = &'static str> {
     KINDS
         .iter()
         .flat_map(|k| k.keywords().iter().copied())
+        .chain(block_words())
         .chain(LOSSES.iter().map(|w| w.name))
+}
+
+/// The keywords of block statements: `residual`, `add`, `concat`, `repeat`.
+pub fn block_words() -> impl Iterator<Item = &'static str> {
+    crate::check::BLOCK_WORDS.iter().copied()
 }
 
 /// The closest candidate to a misspelt name, if one is close enough to suggest.

@@ -209,11 +209,11 @@ fn graph_prints_dot_and_draws_svg() {
                     .filter(|n| n.attribute("class") == Some(class))
                     .count()
             };
-            let boxes = 1 + net.layers.len() + usize::from(net.loss.is_some());
+            let boxes = 1 + net.nodes.len() + usize::from(net.loss.is_some());
             assert_eq!(count("node"), boxes, "{name}/{}", net.name);
             assert_eq!(count("edge"), boxes - 1, "{name}/{}", net.name);
             let texts: Vec<&str> = group.descendants().filter_map(|n| n.text()).collect();
-            for layer in &net.layers {
+            for layer in net.layers() {
                 let title = format!("{}: {}", layer.field, axonal_dsl::codegen::describe(layer));
                 assert!(
                     texts.contains(&title.as_str()),

@@ -151,6 +151,10 @@ fn keyword_lists_are_the_compilers() {
         set(&mut vocab::layer_words())
     );
     assert_eq!(
+        words(&g, "keyword.control.block.axonal"),
+        set(&mut vocab::block_words())
+    );
+    assert_eq!(
         words(&g, "support.function.activation.axonal"),
         set(&mut vocab::activation_words())
     );

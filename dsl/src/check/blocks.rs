@@ -1,4 +1,4 @@
-//! Block statements: `residual`, `sum`, `concat` and `repeat`.
+//! Block statements: `residual`, `add`, `concat` and `repeat`.
 //!
 //! A block's bodies are checked like a network's body, each in a scope of its own (labels
 //! are unique per scope, unlabeled layers are numbered per scope) and each starting from the
@@ -14,7 +14,7 @@ use crate::ir::{Activation, Block, BlockKind, Node, Part, Shape};
 use crate::layers::activation;
 
 /// The keywords of block statements, for the vocabulary and the help lists.
-pub const BLOCK_WORDS: &[&str] = &["residual", "sum", "concat", "repeat"];
+pub const BLOCK_WORDS: &[&str] = &["residual", "add", "concat", "repeat"];
 
 /// Field names of a block's own runtime pieces (the join, the gradient fork and the
 /// activation after the join): a label or branch name may not take them.
@@ -47,7 +47,7 @@ impl Checker<'_> {
                 None => (BlockKind::Repeat(1), None),
             },
             "residual" => (BlockKind::Residual, self.block_activation(s)),
-            "sum" => (BlockKind::Sum, self.block_activation(s)),
+            "add" => (BlockKind::Sum, self.block_activation(s)),
             _ => (BlockKind::Concat, self.block_activation(s)),
         };
         if s.blocks.is_empty() {
@@ -94,7 +94,10 @@ impl Checker<'_> {
             output: output.clone(),
         };
         self.nodes.push(Node::Block(block));
-        let span = s.label.as_ref().map_or(s.keyword.span.clone(), |l| l.span.clone());
+        let span = s
+            .label
+            .as_ref()
+            .map_or(s.keyword.span.clone(), |l| l.span.clone());
         self.flow(output, span);
     }
 
@@ -125,7 +128,10 @@ impl Checker<'_> {
                     Diagnostic::new(
                         Code::BlockForm,
                         n.span.clone(),
-                        format!("a repeat count must be a whole number of at least 1, found {}", n.text),
+                        format!(
+                            "a repeat count must be a whole number of at least 1, found {}",
+                            n.text
+                        ),
                     )
                     .label("the count")
                     .help("write how many copies follow each other: `repeat 3 { … }`"),
@@ -155,7 +161,7 @@ impl Checker<'_> {
         count
     }
 
-    /// The optional activation after a join: `residual relu { … }`, `sum leaky_relu 0.1 …`.
+    /// The optional activation after a join: `residual relu { … }`, `add leaky_relu 0.1 …`.
     fn block_activation(&mut self, s: &Statement) -> Option<Activation> {
         let mut args = s.args.iter();
         let first = args.next()?;
@@ -164,7 +170,9 @@ impl Checker<'_> {
             return None;
         };
         let param = match args.next() {
-            Some(Arg::Number(n)) if activation::word(&name.name).is_some_and(|w| w.param.is_some()) => {
+            Some(Arg::Number(n))
+                if activation::word(&name.name).is_some_and(|w| w.param.is_some()) =>
+            {
                 Some(n)
             }
             Some(extra) => {
@@ -202,7 +210,9 @@ impl Checker<'_> {
                     "this body computes nothing",
                 )
                 .label("no layer in this body")
-                .help("put at least one layer in the body (`flatten` alone only renames the shape)"),
+                .help(
+                    "put at least one layer in the body (`flatten` alone only renames the shape)",
+                ),
             );
         }
         Checked {
@@ -265,7 +275,10 @@ impl Checker<'_> {
             };
             let written = body.name.as_ref().map(|n| n.name.as_str());
             if written != wanted {
-                let at = body.name.as_ref().map_or(body.open.clone(), |n| n.span.clone());
+                let at = body
+                    .name
+                    .as_ref()
+                    .map_or(body.open.clone(), |n| n.span.clone());
                 let (message, help) = match wanted {
                     Some(w) => (
                         format!("the second body of `{word}` is its `{w}`"),
@@ -278,7 +291,10 @@ impl Checker<'_> {
                 };
                 self.error(
                     Diagnostic::new(Code::BlockForm, at, message)
-                        .label(format!("found {}", written.map_or("no name".to_string(), |w| format!("`{w}`"))))
+                        .label(format!(
+                            "found {}",
+                            written.map_or("no name".to_string(), |w| format!("`{w}`"))
+                        ))
                         .help(help),
                 );
                 ok = false;
@@ -290,13 +306,20 @@ impl Checker<'_> {
                     Some(n) => (n.name.clone(), n.span.clone()),
                     None => (format!("branch{i}"), body.open.clone()),
                 };
-                let ident = ast::Ident { name: name.clone(), span: span.clone() };
+                let ident = ast::Ident {
+                    name: name.clone(),
+                    span: span.clone(),
+                };
                 super::check_ident(&ident, "branch name", self.diags);
                 if INTERNAL_FIELDS.contains(&name.as_str()) {
                     self.error(
-                        Diagnostic::new(Code::DuplicateLabel, span.clone(), format!("`{name}` is taken by the block itself"))
-                            .label("this branch name")
-                            .help("names starting with `_` are the block's own fields: pick another"),
+                        Diagnostic::new(
+                            Code::DuplicateLabel,
+                            span.clone(),
+                            format!("`{name}` is taken by the block itself"),
+                        )
+                        .label("this branch name")
+                        .help("names starting with `_` are the block's own fields: pick another"),
                     );
                     ok = false;
                 } else if let Some((_, first)) = names.iter().find(|(n, _)| *n == name) {
@@ -331,26 +354,39 @@ impl Checker<'_> {
                         field: String::new(),
                         docs: Vec::new(),
                         kind: BlockKind::Sequence,
-                        parts: vec![Part { name: String::new(), nodes: body.nodes }],
+                        parts: vec![Part {
+                            name: String::new(),
+                            nodes: body.nodes,
+                        }],
                         activation: None,
                         input: input.shape.clone(),
                         output: output.clone(),
                     })
                 };
-                vec![Part { name: String::new(), nodes: vec![element] }]
+                vec![Part {
+                    name: String::new(),
+                    nodes: vec![element],
+                }]
             }
             BlockKind::Residual => bodies
                 .into_iter()
                 .enumerate()
                 .map(|(i, b)| Part {
-                    name: if i == 0 { String::new() } else { "shortcut".to_string() },
+                    name: if i == 0 {
+                        String::new()
+                    } else {
+                        "shortcut".to_string()
+                    },
                     nodes: b.nodes,
                 })
                 .collect(),
             _ => bodies
                 .into_iter()
                 .zip(names)
-                .map(|(b, (name, _))| Part { name, nodes: b.nodes })
+                .map(|(b, (name, _))| Part {
+                    name,
+                    nodes: b.nodes,
+                })
                 .collect(),
         };
         Some((parts, output))
@@ -369,7 +405,12 @@ impl Checker<'_> {
             Some(n) => format!("`{}`", n.name),
             None => format!("branch {i}"),
         };
-        let at = |i: usize| bodies[i].name.as_ref().map_or(bodies[i].open.clone(), |n| n.span.clone());
+        let at = |i: usize| {
+            bodies[i]
+                .name
+                .as_ref()
+                .map_or(bodies[i].open.clone(), |n| n.span.clone())
+        };
         match kind {
             BlockKind::Residual | BlockKind::Repeat(_) if outputs.len() == 1 => {
                 let out = &outputs[0];
@@ -400,8 +441,14 @@ impl Checker<'_> {
                 self.error(
                     Diagnostic::new(Code::BlockShape, s.keyword.span.clone(), message)
                         .label(format!("output {}", out.shape))
-                        .secondary(out.span.clone(), format!("the body's output {} comes from here", out.shape))
-                        .secondary(input.span.clone(), format!("the input {} comes from here", input.shape))
+                        .secondary(
+                            out.span.clone(),
+                            format!("the body's output {} comes from here", out.shape),
+                        )
+                        .secondary(
+                            input.span.clone(),
+                            format!("the input {} comes from here", input.shape),
+                        )
                         .help(help),
                 );
                 None
@@ -421,8 +468,14 @@ impl Checker<'_> {
                         ),
                     )
                     .label(format!("output {}", shortcut.shape))
-                    .secondary(shortcut.span.clone(), format!("the shortcut's {} comes from here", shortcut.shape))
-                    .secondary(body.span.clone(), format!("the body's {} comes from here", body.shape))
+                    .secondary(
+                        shortcut.span.clone(),
+                        format!("the shortcut's {} comes from here", shortcut.shape),
+                    )
+                    .secondary(
+                        body.span.clone(),
+                        format!("the body's {} comes from here", body.shape),
+                    )
                     .help(format!(
                         "make the shortcut map {} to {}: `shortcut: {{ {} }}`",
                         input.shape,
@@ -442,7 +495,7 @@ impl Checker<'_> {
                         Code::BlockShape,
                         at(bad),
                         format!(
-                            "`sum` adds branches of one shape, but {} gives {} and {} gives {}",
+                            "`add` adds branches of one shape, but {} gives {} and {} gives {}",
                             name(0),
                             first.shape,
                             name(bad),
@@ -450,24 +503,37 @@ impl Checker<'_> {
                         ),
                     )
                     .label(format!("output {}", outputs[bad].shape))
-                    .secondary(outputs[bad].span.clone(), format!("{} comes from here", outputs[bad].shape))
-                    .secondary(first.span.clone(), format!("{} comes from here", first.shape))
-                    .help(format!("make every branch end in {}, or join them with `concat`", first.shape)),
+                    .secondary(
+                        outputs[bad].span.clone(),
+                        format!("{} comes from here", outputs[bad].shape),
+                    )
+                    .secondary(
+                        first.span.clone(),
+                        format!("{} comes from here", first.shape),
+                    )
+                    .help(format!(
+                        "make every branch end in {}, or join them with `concat`",
+                        first.shape
+                    )),
                 );
                 None
             }
             BlockKind::Concat => {
                 let first = &outputs[0];
                 let rest = |s: &Shape| s.dims()[1..].to_vec();
-                let bad = outputs
-                    .iter()
-                    .position(|o| o.shape.rank() != first.shape.rank() || rest(&o.shape) != rest(&first.shape));
+                let bad = outputs.iter().position(|o| {
+                    o.shape.rank() != first.shape.rank() || rest(&o.shape) != rest(&first.shape)
+                });
                 let Some(bad) = bad else {
                     let mut dims = first.shape.dims().to_vec();
                     dims[0] = outputs.iter().map(|o| o.shape.dims()[0]).sum();
                     return Some(Shape::new(dims));
                 };
-                let along = if first.shape.rank() == 1 { "features" } else { "channels" };
+                let along = if first.shape.rank() == 1 {
+                    "features"
+                } else {
+                    "channels"
+                };
                 self.error(
                     Diagnostic::new(
                         Code::BlockShape,
@@ -497,7 +563,14 @@ impl Checker<'_> {
 
     /// A repeated body's layers, parameters and activations count `n` times: adds the
     /// other `n − 1` copies to the totals, refusing the block that crosses a limit.
-    fn repeat_sizes(&mut self, s: &Statement, n: usize, layers: usize, params: u64, activations: u64) {
+    fn repeat_sizes(
+        &mut self,
+        s: &Statement,
+        n: usize,
+        layers: usize,
+        params: u64,
+        activations: u64,
+    ) {
         let copies = (n as u64).saturating_sub(1);
         let more_layers = (self.layer_count - layers).saturating_mul(n - 1);
         let more_params = (self.params - params).saturating_mul(copies);

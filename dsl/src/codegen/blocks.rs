@@ -8,7 +8,7 @@
 //!
 //! - `residual`: the body's layers are fields of the block (PyTorch's `BasicBlock`:
 //!   `stage1.0.conv1.weight`), the shortcut a sequence struct in the field `shortcut`.
-//! - `sum`, `concat`: one sequence struct per branch, in a field named after the branch.
+//! - `add`, `concat`: one sequence struct per branch, in a field named after the branch.
 //! - `repeat`: a tuple struct of the copies (`stage1.0`, `stage1.1`, …).
 //!
 //! Every join keeps its output in a `Sum`/`Concat` of the runtime (`_join`), the gradient of
@@ -79,7 +79,13 @@ pub(super) fn fields<'a>(
         .filter(|n| n.has_field())
         .map(|node| {
             let ty = match node {
-                Node::Block(b) => Some(block_struct(b, &format!("{path}{}", camel(&b.field)), vis, names, out)),
+                Node::Block(b) => Some(block_struct(
+                    b,
+                    &format!("{path}{}", camel(&b.field)),
+                    vis,
+                    names,
+                    out,
+                )),
                 Node::Layer(_) => None,
             };
             Field {
@@ -169,7 +175,12 @@ fn block_keys(block: &Block, prefix: &str, params: bool, out: &mut Vec<String>) 
     match block.kind {
         BlockKind::Repeat(n) => {
             for i in 0..n {
-                element_keys(&block.parts[0].nodes[0], &format!("{prefix}{i}."), params, out);
+                element_keys(
+                    &block.parts[0].nodes[0],
+                    &format!("{prefix}{i}."),
+                    params,
+                    out,
+                );
             }
         }
         _ => {
@@ -268,7 +279,11 @@ pub(super) fn chain_backward(
                 let next = &fields[i + 1].ident;
                 quote!(self.#next.grad_input())
             };
-            let need = if i == 0 { input_grad.clone() } else { quote!(true) };
+            let need = if i == 0 {
+                input_grad.clone()
+            } else {
+                quote!(true)
+            };
             quote! { self.#ident.backward(#from, #g, #need); }
         })
         .collect()
@@ -281,7 +296,11 @@ fn chain_predict(fields: &[Field<'_>], input: &TokenStream, var: &Ident) -> Vec<
         .enumerate()
         .map(|(i, f)| {
             let ident = &f.ident;
-            let from = if i == 0 { input.clone() } else { quote!(#var.view()) };
+            let from = if i == 0 {
+                input.clone()
+            } else {
+                quote!(#var.view())
+            };
             quote! { let #var = self.#ident.predict(#from); }
         })
         .collect()
@@ -370,7 +389,11 @@ fn methods(ty: &Ident, inits: TokenStream, m: Methods) -> TokenStream {
         penalty,
         draws,
     } = m;
-    let unused_rng = if draws { quote!() } else { quote!(let _ = rng;) };
+    let unused_rng = if draws {
+        quote!()
+    } else {
+        quote!(let _ = rng;)
+    };
     let view = quote!(::axonal::ndarray::ArrayView2);
     let params = if visit_params.is_empty() {
         quote!(let _ = (keys, f);)
@@ -450,7 +473,14 @@ fn methods(ty: &Ident, inits: TokenStream, m: Methods) -> TokenStream {
 }
 
 /// The struct's attributes and declaration.
-fn declare(ty: &Ident, name: &str, vis: &TokenStream, doc: &str, body: TokenStream, snake: bool) -> TokenStream {
+fn declare(
+    ty: &Ident,
+    name: &str,
+    vis: &TokenStream,
+    doc: &str,
+    body: TokenStream,
+    snake: bool,
+) -> TokenStream {
     let allow_case = allow_if(is_camel_case(name), "non_camel_case_types");
     let allow_snake = allow_if(snake, "non_snake_case");
     quote! {
@@ -507,7 +537,11 @@ fn repeat(
             let next = index(i + 1);
             quote!(self.#next.grad_input())
         };
-        let need = if i == 0 { quote!(input_grad) } else { quote!(true) };
+        let need = if i == 0 {
+            quote!(input_grad)
+        } else {
+            quote!(true)
+        };
         quote!(self.#me.backward(#from, #g, #need);)
     });
     let predict = (0..n).map(|i| {
@@ -561,7 +595,7 @@ fn repeat(
     quote!(#decl #imp)
 }
 
-/// `residual`, `sum`, `concat` and plain sequences.
+/// `residual`, `add`, `concat` and plain sequences.
 fn joined(
     block: &Block,
     ty: &Ident,
@@ -575,7 +609,9 @@ fn joined(
     let (width_in, width_out) = (int(block.input.size()), int(block.output.size()));
     // The fields: a sequence's or residual body's nodes, then named parts as sub-structs.
     let (inline, named): (Vec<&Part>, Vec<&Part>) = match block.kind {
-        BlockKind::Sequence | BlockKind::Residual => block.parts.iter().partition(|p| p.name.is_empty()),
+        BlockKind::Sequence | BlockKind::Residual => {
+            block.parts.iter().partition(|p| p.name.is_empty())
+        }
         _ => (Vec::new(), block.parts.iter().collect()),
     };
     let body: Vec<Field<'_>> = inline
@@ -608,7 +644,10 @@ fn joined(
     };
     let act = block.activation.map(|a| {
         let a_ty = activation_type(a, &float);
-        (quote!(::axonal::layers::Activation<#f, #a_ty, #width_out>), activation_new(a))
+        (
+            quote!(::axonal::layers::Activation<#f, #a_ty, #width_out>),
+            activation_new(a),
+        )
     });
     let all: Vec<&Field<'_>> = body.iter().chain(parts.iter()).collect();
     let mut decls: Vec<TokenStream> = all.iter().map(|fl| declaration(fl, &float)).collect();
@@ -631,14 +670,27 @@ fn joined(
     }
     let snake = all.iter().all(|fl| is_snake_case(fl.node.field()));
     let doc = match block.kind {
-        BlockKind::Sequence => format!(" A sequence of layers: {} → {}.", block.input.batch(), block.output.batch()),
-        k => format!(" `{}` block: {} → {}.", k.keyword(), block.input.batch(), block.output.batch()),
+        BlockKind::Sequence => format!(
+            " A sequence of layers: {} → {}.",
+            block.input.batch(),
+            block.output.batch()
+        ),
+        k => format!(
+            " `{}` block: {} → {}.",
+            k.keyword(),
+            block.input.batch(),
+            block.output.batch()
+        ),
     };
     let decl = declare(ty, name, vis, &doc, quote!({ #(#decls)* }), snake);
     let inits = quote!(Self { #(#inits)* });
 
     let x = quote!(x);
-    let joined_out = if act.is_some() { quote!(self._act.output()) } else { quote!(self._join.output()) };
+    let joined_out = if act.is_some() {
+        quote!(self._act.output())
+    } else {
+        quote!(self._join.output())
+    };
     let (forward, output, backward, grad_input, predict) = if sequence {
         let last = &body[body.len() - 1].ident;
         let first = &body[0].ident;

@@ -457,7 +457,7 @@ mod tests {
     fn shapes(body: &str) -> Vec<Shape> {
         let p = crate::check_source(&format!("N {{ {body} }}")).expect("compiles");
         p.networks[0]
-            .layers
+            .layers()
             .iter()
             .map(|l| l.output.clone())
             .collect()
@@ -493,13 +493,13 @@ mod tests {
         )
         .expect("compiles");
         let params: u64 = p.networks[0]
-            .layers
+            .layers()
             .iter()
             .map(|l| l.checked_params().unwrap())
             .sum();
         // sum(p.numel() for p in LeNet().parameters()) in PyTorch.
         assert_eq!(params, 61_706);
-        let last = &p.networks[0].layers[4];
+        let last = &p.networks[0].layers()[4];
         assert_eq!(last.output, Shape::vector(400));
     }
 

@@ -378,7 +378,7 @@ mod tests {
                     let head = input.map_or(String::new(), |s| format!("input {}; ", s.source()));
                     // An activation after it: a network of a `flatten` alone computes nothing.
                     let p = program(&format!("{head}{}; identity", sample.text));
-                    let layers = &p.networks[0].layers;
+                    let layers = &p.networks[0].layers();
                     let layer = &layers[layers.len() - 2];
                     assert_eq!(layer.output, sample.output, "{}", sample.text);
                 }

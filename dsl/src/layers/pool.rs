@@ -495,7 +495,7 @@ mod tests {
 
     fn output(body: &str) -> Shape {
         let p = crate::check_source(&format!("N {{ {body} }}")).expect("compiles");
-        p.networks[0].layers.last().unwrap().output.clone()
+        p.networks[0].layers().last().unwrap().output.clone()
     }
 
     #[test]
