@@ -34,13 +34,10 @@ impl Checker<'_> {
         let word = s.keyword.name.as_str();
         self.check_attrs(s, &[]);
         let field = self.field(s, word);
-        let Some(input) = self.incoming(&s.keyword) else {
-            return;
-        };
-        let input = Width {
-            shape: input,
+        let input = self.incoming(&s.keyword).map(|shape| Width {
+            shape,
             span: self.width_span().unwrap_or(s.keyword.span.clone()),
-        };
+        });
         let (kind, activation) = match word {
             "repeat" => match self.repeat_count(s) {
                 Some(n) => (BlockKind::Repeat(n), None),
@@ -50,6 +47,10 @@ impl Checker<'_> {
             "add" => (BlockKind::Sum, self.block_activation(s)),
             _ => (BlockKind::Concat, self.block_activation(s)),
         };
+        let span = s
+            .label
+            .as_ref()
+            .map_or(s.keyword.span.clone(), |l| l.span.clone());
         if s.blocks.is_empty() {
             let example = match kind {
                 BlockKind::Repeat(_) => "repeat 3 { dense 64 relu }",
@@ -65,25 +66,41 @@ impl Checker<'_> {
                 .label("no body")
                 .help(format!("for example `{example}`")),
             );
-            self.width = None;
-            self.width_unknown_reported = true;
+            // A residual or repeated block keeps its shape: later statements are still checked.
+            match (kind, input) {
+                (BlockKind::Residual | BlockKind::Repeat(_), Some(input)) => {
+                    self.flow(input.shape, span)
+                }
+                _ => self.lose_width(),
+            }
             return;
         }
         let failed = self.failed;
         let (layers, params, activations) = (self.layer_count, self.params, self.activations);
         self.failed = false;
-        let bodies: Vec<Checked> = s.blocks.iter().map(|b| self.body(b, &input)).collect();
+        let bodies: Vec<Checked> = s
+            .blocks
+            .iter()
+            .map(|b| self.body(b, input.as_ref()))
+            .collect();
         let body_failed = self.failed;
         self.failed |= failed;
-        let parts = self.parts(s, kind, bodies, &input);
         if let BlockKind::Repeat(n) = kind {
             self.repeat_sizes(s, n, layers, params, activations);
         }
-        let Some((parts, output)) = parts.filter(|_| !body_failed) else {
-            self.width = None;
-            self.width_unknown_reported = true;
-            return;
+        let Some(input) = input else {
+            return self.lose_width();
         };
+        let (parts, output) = match self.parts(s, kind, bodies, &input) {
+            Ok(joined) => joined,
+            // The block is refused; the shape it most likely meant flows on, so that the
+            // statements after it are checked too.
+            Err(Some(fallback)) => return self.flow(fallback, span),
+            Err(None) => return self.lose_width(),
+        };
+        if body_failed {
+            return self.flow(output, span);
+        }
         let block = Block {
             field,
             docs: s.docs.clone(),
@@ -94,11 +111,13 @@ impl Checker<'_> {
             output: output.clone(),
         };
         self.nodes.push(Node::Block(block));
-        let span = s
-            .label
-            .as_ref()
-            .map_or(s.keyword.span.clone(), |l| l.span.clone());
         self.flow(output, span);
+    }
+
+    /// After a block whose output shape cannot be told: later layers say nothing more about it.
+    fn lose_width(&mut self) {
+        self.width = None;
+        self.width_unknown_reported = true;
     }
 
     /// `repeat N`: the count, a whole number from 1 to [`MAX_LAYERS`].
@@ -188,11 +207,12 @@ impl Checker<'_> {
     }
 
     /// Checks one body in a scope of its own, starting from the block's input.
-    fn body(&mut self, block: &ast::Block, input: &Width) -> Checked {
+    fn body(&mut self, block: &ast::Block, input: Option<&Width>) -> Checked {
         let outer_nodes = mem::take(&mut self.nodes);
         let outer_fields = mem::take(&mut self.fields);
-        let outer_unknown = mem::replace(&mut self.width_unknown_reported, false);
-        self.width = Some(input.clone());
+        // An unknown input was reported once already; the body is still checked for the rest.
+        let outer_unknown = mem::replace(&mut self.width_unknown_reported, input.is_none());
+        self.width = input.cloned();
         self.depth += 1;
         for statement in &block.statements {
             self.statement(statement);
@@ -202,7 +222,7 @@ impl Checker<'_> {
         self.fields = outer_fields;
         self.width_unknown_reported = outer_unknown;
         let nodes = mem::replace(&mut self.nodes, outer_nodes);
-        if !self.failed && !nodes.iter().any(Node::has_field) {
+        if input.is_some() && !self.failed && !nodes.iter().any(Node::has_field) {
             self.error(
                 Diagnostic::new(
                     Code::BlockForm,
@@ -230,7 +250,7 @@ impl Checker<'_> {
         kind: BlockKind,
         bodies: Vec<Checked>,
         input: &Width,
-    ) -> Option<(Vec<Part>, Shape)> {
+    ) -> Result<(Vec<Part>, Shape), Option<Shape>> {
         let word = kind.keyword();
         let (min, max) = match kind {
             BlockKind::Residual => (1, 2),
@@ -263,7 +283,7 @@ impl Checker<'_> {
                 .label(found)
                 .help(help),
             );
-            return None;
+            return Err(None);
         }
         let mut ok = true;
         let mut names: Vec<(String, ast::Span)> = Vec::new();
@@ -336,19 +356,19 @@ impl Checker<'_> {
             }
         }
         let outputs: Option<Vec<Width>> = bodies.iter().map(|b| b.output.clone()).collect();
-        let outputs = outputs?;
+        let outputs = outputs.ok_or(None)?;
         let output = self.join(s, kind, &bodies, &outputs, input)?;
         if !ok {
-            return None;
+            return Err(Some(output));
         }
         let parts = match kind {
             BlockKind::Repeat(_) => {
-                let body = bodies.into_iter().next()?;
+                let body = bodies.into_iter().next().ok_or(None)?;
                 let single = body.nodes.len() == 1
                     && s.blocks[0].statements[0].label.is_none()
                     && matches!(body.nodes[0], Node::Block(_));
                 let element = if single {
-                    body.nodes.into_iter().next()?
+                    body.nodes.into_iter().next().ok_or(None)?
                 } else {
                     Node::Block(Block {
                         field: String::new(),
@@ -389,7 +409,7 @@ impl Checker<'_> {
                 })
                 .collect(),
         };
-        Some((parts, output))
+        Ok((parts, output))
     }
 
     /// The shape a block's parts join into, or the error that says why they cannot.
@@ -400,7 +420,7 @@ impl Checker<'_> {
         bodies: &[Checked],
         outputs: &[Width],
         input: &Width,
-    ) -> Option<Shape> {
+    ) -> Result<Shape, Option<Shape>> {
         let name = |i: usize| match &bodies[i].name {
             Some(n) => format!("`{}`", n.name),
             None => format!("branch {i}"),
@@ -415,7 +435,7 @@ impl Checker<'_> {
             BlockKind::Residual | BlockKind::Repeat(_) if outputs.len() == 1 => {
                 let out = &outputs[0];
                 if out.shape == input.shape {
-                    return Some(out.shape.clone());
+                    return Ok(out.shape.clone());
                 }
                 let (message, help) = if let BlockKind::Repeat(_) = kind {
                     (
@@ -451,12 +471,13 @@ impl Checker<'_> {
                         )
                         .help(help),
                 );
-                None
+                // A residual body that changes the shape most likely meant its output.
+                Err(matches!(kind, BlockKind::Residual).then(|| out.shape.clone()))
             }
             BlockKind::Residual => {
                 let (body, shortcut) = (&outputs[0], &outputs[1]);
                 if body.shape == shortcut.shape {
-                    return Some(body.shape.clone());
+                    return Ok(body.shape.clone());
                 }
                 self.error(
                     Diagnostic::new(
@@ -483,12 +504,12 @@ impl Checker<'_> {
                         projection(&input.shape, &body.shape)
                     )),
                 );
-                None
+                Err(Some(body.shape.clone()))
             }
             BlockKind::Sum => {
                 let first = &outputs[0];
                 let Some(bad) = outputs.iter().position(|o| o.shape != first.shape) else {
-                    return Some(first.shape.clone());
+                    return Ok(first.shape.clone());
                 };
                 self.error(
                     Diagnostic::new(
@@ -516,7 +537,7 @@ impl Checker<'_> {
                         first.shape
                     )),
                 );
-                None
+                Err(Some(first.shape.clone()))
             }
             BlockKind::Concat => {
                 let first = &outputs[0];
@@ -527,7 +548,7 @@ impl Checker<'_> {
                 let Some(bad) = bad else {
                     let mut dims = first.shape.dims().to_vec();
                     dims[0] = outputs.iter().map(|o| o.shape.dims()[0]).sum();
-                    return Some(Shape::new(dims));
+                    return Ok(Shape::new(dims));
                 };
                 let along = if first.shape.rank() == 1 {
                     "features"
@@ -555,9 +576,9 @@ impl Checker<'_> {
                         "branches must agree in everything but channels: give them the same strides, padding and pooling".to_string()
                     }),
                 );
-                None
+                Err(None)
             }
-            BlockKind::Repeat(_) | BlockKind::Sequence => None,
+            BlockKind::Repeat(_) | BlockKind::Sequence => Err(None),
         }
     }
 
