@@ -5,17 +5,25 @@
 //! changes nothing):
 //!
 //! - one blank line between networks; `///` docs on their own lines above what they document;
-//! - a network whose body has at most three statements, no comments and fits in 100
-//!   columns stays on one line: `pub And { dense 2->1 step weights=[0.5, 0.5] bias=-0.7 }`;
+//! - a network whose body has at most three statements, no comments, no block statement
+//!   and fits in 100 columns stays on one line:
+//!   `pub And { dense 2->1 step weights=[0.5, 0.5] bias=-0.7 }`;
 //! - otherwise one statement per line, indented by four spaces, `;` after every statement
-//!   but the last;
+//!   but the last and never after a block statement's final `}` (there it is optional);
+//! - a block statement writes its head (`down: residual relu`) and then each body as
+//!   ` {`, its statements one per line indented one level (four spaces) deeper by the same
+//!   rules, and `}` at the head's indentation; a named body opens with ` name: {`, and the
+//!   next body follows on the `}` line: `} shortcut: {`. An empty body is `{}`;
 //! - inside a statement one space between words, none around `->`, `=`, `:` or inside
 //!   brackets; `- 0.7` (as the macro renders it) becomes `-0.7`;
 //! - a list written over several lines (a weight matrix, one row per line) keeps its rows,
 //!   with the columns right-aligned;
 //! - comments are kept: a comment at the end of a line stays there (aligned with its
-//!   neighbours'), a comment on its own line stays on its own line, and at most one blank
-//!   line is kept between items.
+//!   neighbours', but one space after a block's last `}`), a comment on its own line stays
+//!   on its own line, and at most one blank line is kept between items, inside blocks as
+//!   at the top level. A comment between a block statement's head and a body's `{` (or
+//!   between one body's `}` and the next's `{`) moves to the start of that body, on its
+//!   own line, as one right after a `{` does.
 //!
 //! The parser throws comments away, so this module lexes the source itself; it first
 //! parses it, so it only ever formats a source that is valid.
@@ -242,8 +250,10 @@ struct OwnLine {
 struct Stmt {
     /// `/// …` lines.
     docs: Vec<String>,
-    /// Code tokens and comments inside the statement.
+    /// Code tokens and comments inside the statement; a block statement's head.
     tokens: Vec<Token>,
+    /// A block statement's bodies, in order; empty for a plain statement.
+    bodies: Vec<Body>,
     /// A comment at the end of the statement's line.
     trailing: Option<String>,
     blank_before: bool,
@@ -252,6 +262,22 @@ struct Stmt {
 enum BodyItem {
     Comment(OwnLine),
     Stmt(Stmt),
+}
+
+impl BodyItem {
+    /// A comment moved to a line of its own.
+    fn moved(comment: Token) -> Self {
+        BodyItem::Comment(OwnLine {
+            text: comment.text,
+            blank_before: false,
+        })
+    }
+}
+
+/// One braced body of a block statement: `shortcut: { … }` or `{ … }`.
+struct Body {
+    name: Option<String>,
+    items: Vec<BodyItem>,
 }
 
 struct Printer {
@@ -349,7 +375,10 @@ impl Printer {
         let simple = stmts.len() == items.len()
             && stmts.len() <= 3
             && stmts.iter().all(|s| {
-                s.docs.is_empty() && s.trailing.is_none() && !s.tokens.iter().any(Token::is_comment)
+                s.docs.is_empty()
+                    && s.trailing.is_none()
+                    && s.bodies.is_empty()
+                    && !s.tokens.iter().any(Token::is_comment)
             });
         let one_line = if stmts.is_empty() && items.is_empty() {
             Some(format!("{header} {{}}"))
@@ -365,7 +394,7 @@ impl Printer {
             None => {
                 *out += &header;
                 *out += " {\n";
-                body_lines(out, &items);
+                body_lines(out, &items, 1);
                 out.push('}');
             }
         }
@@ -418,7 +447,7 @@ impl Printer {
             let mut tokens = Vec::new();
             let mut depth = 0usize;
             while let Some(t) = self.peek() {
-                if depth == 0 && (t.is(';') || t.is('}')) {
+                if depth == 0 && (t.is(';') || t.is('}') || t.is('{')) {
                     break;
                 }
                 if t.is('(') || t.is('[') {
@@ -434,7 +463,37 @@ impl Printer {
                 .iter()
                 .rposition(|t| !t.is_comment())
                 .map_or(0, |i| i + 1);
-            let tail: Vec<Token> = tokens.split_off(code_end);
+            let mut tail: Vec<Token> = tokens.split_off(code_end);
+            let mut bodies = Vec::new();
+            if self.peek().is_some_and(|t| t.is('{')) {
+                // A block statement: `name :` right before the `{` names its first body.
+                let mut name = None;
+                let named = tokens.last().is_some_and(|t| t.is(':'))
+                    && tokens.len() >= 3
+                    && tokens[..tokens.len() - 1]
+                        .iter()
+                        .rposition(|t| !t.is_comment())
+                        .is_some_and(|at| tokens[at].kind == Kind::Ident);
+                if named {
+                    tokens.pop(); // `:`
+                    let at = tokens
+                        .iter()
+                        .rposition(|t| !t.is_comment())
+                        .unwrap_or_default();
+                    let mut moved = tokens.split_off(at);
+                    name = Some(moved.remove(0).text);
+                    let head_end = tokens
+                        .iter()
+                        .rposition(|t| !t.is_comment())
+                        .map_or(0, |i| i + 1);
+                    let mut before = tokens.split_off(head_end);
+                    before.append(&mut moved);
+                    before.append(&mut tail);
+                    tail = before;
+                }
+                bodies = self.bodies(name, tail);
+                tail = self.comments_before_semi();
+            }
             let mut tail = tail.into_iter().peekable();
             let mut trailing = tail.next_if(|t| t.newlines == 0).map(|t| t.text);
             let after: Vec<OwnLine> = tail
@@ -443,15 +502,17 @@ impl Printer {
                     blank_before: t.newlines >= 2,
                 })
                 .collect();
-            if self.peek().is_some_and(|t| t.is(';')) {
+            let semi = self.peek().is_some_and(|t| t.is(';'));
+            if semi {
                 self.pos += 1;
-                if trailing.is_none() && after.is_empty() {
-                    trailing = self.same_line_comment();
-                }
+            }
+            if (semi || !bodies.is_empty()) && trailing.is_none() && after.is_empty() {
+                trailing = self.same_line_comment();
             }
             items.push(BodyItem::Stmt(Stmt {
                 docs,
                 tokens,
+                bodies,
                 trailing,
                 blank_before,
             }));
@@ -459,19 +520,70 @@ impl Printer {
         }
         items
     }
+
+    /// The bodies of a block statement, from the `{` of the first, named `name`, to the
+    /// `}` of the last; `moved` are comments that stood before the first `{` and go to
+    /// the start of its body.
+    fn bodies(&mut self, mut name: Option<String>, mut moved: Vec<Token>) -> Vec<Body> {
+        let mut bodies = Vec::new();
+        loop {
+            self.pos += 1; // `{`
+            let mut items: Vec<BodyItem> = moved.drain(..).map(BodyItem::moved).collect();
+            items.extend(self.body());
+            self.pos += 1; // `}`
+            bodies.push(Body { name, items });
+            // Another body follows: `{` or `name: {`, perhaps after comments.
+            let code: Vec<usize> = (self.pos..self.tokens.len())
+                .filter(|&i| !self.tokens[i].is_comment())
+                .take(3)
+                .collect();
+            let is = |k: usize, c: char| code.get(k).is_some_and(|&i| self.tokens[i].is(c));
+            let open = if is(0, '{') {
+                name = None;
+                code[0]
+            } else if is(1, ':') && is(2, '{') && self.tokens[code[0]].kind == Kind::Ident {
+                name = Some(self.tokens[code[0]].text.clone());
+                code[2]
+            } else {
+                return bodies;
+            };
+            moved = self.tokens[self.pos..open]
+                .iter()
+                .filter(|t| t.is_comment())
+                .cloned()
+                .collect();
+            self.pos = open;
+        }
+    }
+
+    /// After a block statement's last `}`: if an optional `;` follows, the comments before
+    /// it, taken; otherwise none.
+    fn comments_before_semi(&mut self) -> Vec<Token> {
+        let Some(semi) = (self.pos..self.tokens.len()).find(|&i| !self.tokens[i].is_comment())
+        else {
+            return Vec::new();
+        };
+        if !self.tokens[semi].is(';') {
+            return Vec::new();
+        }
+        let comments = self.tokens[self.pos..semi].to_vec();
+        self.pos = semi;
+        comments
+    }
 }
 
-/// Writes the lines of a multi-line body, trailing comments aligned within each run of
-/// consecutive statements that have one.
-fn body_lines(out: &mut String, items: &[BodyItem]) {
+/// Writes the lines of a multi-line body whose statements are indented `level` times,
+/// trailing comments aligned within each run of consecutive statements that have one.
+fn body_lines(out: &mut String, items: &[BodyItem], level: usize) {
+    let indent = INDENT.repeat(level);
     let last_stmt = items.iter().rposition(|i| matches!(i, BodyItem::Stmt(_)));
     let lines: Vec<Option<String>> = items
         .iter()
         .enumerate()
         .map(|(i, item)| match item {
             BodyItem::Stmt(s) => {
-                let mut text = statement(&s.tokens, INDENT.len());
-                if Some(i) != last_stmt {
+                let mut text = stmt_text(s, level);
+                if Some(i) != last_stmt && s.bodies.is_empty() {
                     text.push(';');
                 }
                 Some(text)
@@ -479,19 +591,26 @@ fn body_lines(out: &mut String, items: &[BodyItem]) {
             BodyItem::Comment(_) => None,
         })
         .collect();
+    // The column where a statement's text ends: later lines of a statement carry their
+    // indentation, the first does not.
+    let end_column = |text: &str| match text.rsplit_once('\n') {
+        Some((_, last)) => last.chars().count(),
+        None => indent.len() + text.chars().count(),
+    };
     let mut i = 0;
     while i < items.len() {
-        // The run of statements with trailing comments that starts here.
+        // The run of statements with trailing comments that starts here. The comment after
+        // a block statement's `}` stands alone.
         let mut end = i;
         while end < items.len()
-            && matches!(&items[end], BodyItem::Stmt(s) if s.trailing.is_some() && (end == i || (!s.blank_before && s.docs.is_empty())))
+            && matches!(&items[end], BodyItem::Stmt(s) if s.trailing.is_some() && s.bodies.is_empty() && (end == i || (!s.blank_before && s.docs.is_empty())))
         {
             end += 1;
         }
         let column = lines[i..end]
             .iter()
             .flatten()
-            .map(|text| text.rsplit('\n').next().unwrap_or(text).chars().count())
+            .map(|text| end_column(text))
             .max()
             .unwrap_or(0);
         for j in i..end.max(i + 1) {
@@ -500,7 +619,7 @@ fn body_lines(out: &mut String, items: &[BodyItem]) {
                     if c.blank_before {
                         out.push('\n');
                     }
-                    *out += INDENT;
+                    *out += &indent;
                     *out += &c.text;
                 }
                 BodyItem::Stmt(s) => {
@@ -508,15 +627,15 @@ fn body_lines(out: &mut String, items: &[BodyItem]) {
                         out.push('\n');
                     }
                     for doc in &s.docs {
-                        *out += INDENT;
+                        *out += &indent;
                         *out += doc;
                         out.push('\n');
                     }
                     let text = lines[j].as_deref().unwrap_or_default();
-                    *out += INDENT;
+                    *out += &indent;
                     *out += text;
                     if let Some(comment) = &s.trailing {
-                        let width = text.rsplit('\n').next().unwrap_or(text).chars().count();
+                        let width = end_column(text);
                         *out += &" ".repeat(column.max(width) - width + 1);
                         *out += comment;
                     }
@@ -528,8 +647,31 @@ fn body_lines(out: &mut String, items: &[BodyItem]) {
     }
 }
 
+/// A statement of a body indented `level` times, as text without the first line's
+/// indentation: a block statement's head, then its bodies, each `}` at the head's level.
+fn stmt_text(s: &Stmt, level: usize) -> String {
+    let indent = INDENT.repeat(level);
+    let mut text = statement(&s.tokens, indent.len());
+    for body in &s.bodies {
+        text.push(' ');
+        if let Some(name) = &body.name {
+            text += name;
+            text += ": ";
+        }
+        if body.items.is_empty() {
+            text += "{}";
+        } else {
+            text += "{\n";
+            body_lines(&mut text, &body.items, level + 1);
+            text += &indent;
+            text.push('}');
+        }
+    }
+    text
+}
+
 /// A statement's tokens as text; `column` is where the statement starts, for aligning
-/// the rows of a multi-line list.
+/// the rows of a multi-line list and indenting the line after a `//` comment.
 fn statement(tokens: &[Token], column: usize) -> String {
     let mut out = String::new();
     let mut col = column;
@@ -540,9 +682,8 @@ fn statement(tokens: &[Token], column: usize) -> String {
         let t = &tokens[i];
         if after_line_comment {
             out.push('\n');
-            out += INDENT;
-            out += INDENT;
-            col = 2 * INDENT.len();
+            col = column + INDENT.len();
+            out += &" ".repeat(col);
             after_line_comment = false;
         } else if let Some(p) = prev {
             if space_between(p, t) {
@@ -671,6 +812,8 @@ fn list_rows(tokens: &[Token], open: usize, column: usize) -> Option<(String, us
 mod tests {
     use super::*;
 
+    /// `source` formatted, after checking that formatting again changes nothing, that the
+    /// result means the same and that no token was lost.
     fn fmt(source: &str) -> String {
         let once = format(source).unwrap_or_else(|d| panic!("{d:#?}"));
         let twice = format(&once).unwrap_or_else(|d| panic!("{d:#?}\n{once}"));
@@ -680,7 +823,54 @@ mod tests {
             crate::check_source(&once).map_err(|_| ()),
             "formatting changed the meaning:\n{once}"
         );
+        assert_eq!(
+            ast(source),
+            ast(&once),
+            "formatting changed the tree:\n{once}"
+        );
+        assert_eq!(
+            words(source),
+            words(&once),
+            "formatting lost a token:\n{once}"
+        );
         once
+    }
+
+    /// The syntax tree of `source` without its spans (`3..7` becomes `_`), which layout
+    /// changes.
+    fn ast(source: &str) -> String {
+        let text = source.strip_prefix(BOM).unwrap_or(source);
+        let tree = crate::parse::parse(text).unwrap_or_else(|d| panic!("{d:#?}"));
+        let debug = format!("{tree:?}");
+        let mut out = String::new();
+        let mut rest = debug.as_str();
+        while let Some(at) = rest.find("..") {
+            let digits = |c: char| c.is_ascii_digit();
+            let before = rest[..at].trim_end_matches(digits);
+            let after = rest[at + 2..].trim_start_matches(digits);
+            if before.len() < at && after.len() < rest.len() - at - 2 {
+                out += before;
+                out.push('_');
+            } else {
+                out += &rest[..at + 2];
+            }
+            rest = after;
+        }
+        out + rest
+    }
+
+    /// The tokens of `source` but its `;`, sorted: what formatting must neither add nor
+    /// drop (it writes the `;` that the grammar makes optional its own way).
+    fn words(source: &str) -> Vec<String> {
+        let text = source.strip_prefix(BOM).unwrap_or(source);
+        let mut words: Vec<String> = lex(text)
+            .unwrap_or_else(|d| panic!("{d:#?}"))
+            .into_iter()
+            .filter(|t| !t.is(';'))
+            .map(|t| format!("{:?} {}", t.kind, t.text.replace("\r\n", "\n")))
+            .collect();
+        words.sort();
+        words
     }
 
     #[test]
@@ -793,6 +983,166 @@ N {
         assert_eq!(fmt("N { input 2 }\n"), "N { input 2 }\n");
     }
 
+    /// The example of the grammar's block statements, written loosely.
+    const BLOCKS: &str = "pub Res {
+    input 16x8x8;
+    stage1: repeat 2 {
+        residual relu {
+            conv1: conv2d 16 k=3 pad=1; bn1: batchnorm; relu;
+            conv2: conv2d 16 k=3 pad=1; bn2: batchnorm
+        }
+    }
+    down: residual relu { conv2d 32 k=3 stride=2 pad=1; batchnorm } shortcut: { conv2d 32 k=1 stride=2 bias=false; batchnorm };
+    towers: concat wide: { dense 1 } deep: { fc: dense 64 relu; dense 1 }
+    global_avgpool; dense 10; softmax_ce
+}";
+
+    /// [`BLOCKS`] formatted.
+    const BLOCKS_TIDY: &str = "\
+pub Res {
+    input 16x8x8;
+    stage1: repeat 2 {
+        residual relu {
+            conv1: conv2d 16 k=3 pad=1;
+            bn1: batchnorm;
+            relu;
+            conv2: conv2d 16 k=3 pad=1;
+            bn2: batchnorm
+        }
+    }
+    down: residual relu {
+        conv2d 32 k=3 stride=2 pad=1;
+        batchnorm
+    } shortcut: {
+        conv2d 32 k=1 stride=2 bias=false;
+        batchnorm
+    }
+    towers: concat wide: {
+        dense 1
+    } deep: {
+        fc: dense 64 relu;
+        dense 1
+    }
+    global_avgpool;
+    dense 10;
+    softmax_ce
+}
+";
+
+    /// The words of `source`, with `;`, `:`, `{` and `}` words of their own.
+    fn split_words(source: &str) -> Vec<&str> {
+        source
+            .split_whitespace()
+            .flat_map(|w| w.split_inclusive([';', ':', '{', '}']))
+            .flat_map(|w| match w.strip_suffix([';', ':', '{', '}']) {
+                Some(rest) if !rest.is_empty() => vec![rest, &w[rest.len()..]],
+                _ => vec![w],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn block_statements_open_their_bodies_one_level_deeper() {
+        assert_eq!(fmt(BLOCKS), BLOCKS_TIDY);
+    }
+
+    #[test]
+    fn a_network_with_a_block_never_stays_on_one_line() {
+        assert_eq!(
+            fmt("N{repeat 2{relu};dense 1}"),
+            "N {\n    repeat 2 {\n        relu\n    }\n    dense 1\n}\n"
+        );
+        // Empty bodies, unnamed bodies one after the other, a last `;` dropped.
+        assert_eq!(
+            fmt("N { concat a:{} {} b : { relu ; } ; }"),
+            "N {\n    concat a: {} {} b: {\n        relu\n    }\n}\n"
+        );
+        // A plain statement after a block still gets its `;` unless it is the last.
+        assert_eq!(
+            fmt("N { repeat 2 { relu } dense 1; mse }"),
+            "N {\n    repeat 2 {\n        relu\n    }\n    dense 1;\n    mse\n}\n"
+        );
+    }
+
+    #[test]
+    fn comments_inside_blocks_are_kept_where_they_were() {
+        let source = "\
+N {
+    /// A stage.
+    stage: repeat 2 { // twice
+        // the main path
+        residual relu {
+            conv1: conv2d 16 k=3 pad=1;   // first
+            bn1: batchnorm; // second
+
+
+            /// The second convolution.
+            conv2d 16 k=3 /* square */ pad=1
+            // before the brace
+        } /* between */ shortcut /* name */ : { conv2d 16 k=1 } // after the last body
+        ; // after the semicolon
+    } // end of the stage
+    dense 10 // last
+}
+";
+        assert_eq!(
+            fmt(source),
+            "\
+N {
+    /// A stage.
+    stage: repeat 2 {
+        // twice
+        // the main path
+        residual relu {
+            conv1: conv2d 16 k=3 pad=1; // first
+            bn1: batchnorm;             // second
+
+            /// The second convolution.
+            conv2d 16 k=3 /* square */ pad=1
+            // before the brace
+        } shortcut: {
+            /* between */
+            /* name */
+            conv2d 16 k=1
+        } // after the last body
+        // after the semicolon
+    } // end of the stage
+    dense 10 // last
+}
+"
+        );
+    }
+
+    #[test]
+    fn comments_in_a_block_head_move_into_its_body() {
+        let out = fmt("N {\n    residual relu // the head\n    { relu }\n    concat a // n\n    : // c\n    { relu }\n}\n");
+        assert_eq!(
+            out,
+            "N {\n    residual relu {\n        // the head\n        relu\n    }\n    concat a: {\n        // n\n        // c\n        relu\n    }\n}\n"
+        );
+        // A `//` comment inside a nested head breaks the line one level past the head.
+        let out =
+            fmt("N {\n    repeat 2 {\n        residual // why\n        relu { relu }\n    }\n}\n");
+        assert_eq!(
+            out,
+            "N {\n    repeat 2 {\n        residual // why\n            relu {\n            relu\n        }\n    }\n}\n"
+        );
+    }
+
+    #[test]
+    fn formatting_blocks_twice_changes_nothing() {
+        assert_eq!(fmt(BLOCKS_TIDY), BLOCKS_TIDY);
+        // Every body nested as deep as the parser allows.
+        let deep = (0..16).fold("relu".to_string(), |inner, i| {
+            format!("b{i}: repeat 2 {{ {inner} }} tail: {{ dense {i} }}")
+        });
+        let out = fmt(&format!("N {{ input 4; {deep}; mse }}"));
+        assert!(
+            out.contains(&format!("\n{}relu\n", INDENT.repeat(17))),
+            "{out}"
+        );
+    }
+
     proptest::proptest! {
         /// Whatever the spacing, the formatted text is the same.
         #[test]
@@ -816,6 +1166,53 @@ N {
             } else {
                 proptest::prop_assert_eq!(format(&out).unwrap(), out);
             }
+        }
+
+        /// Whatever the spacing, and whether the optional `;` after a block is written,
+        /// a source with blocks formats the same.
+        #[test]
+        fn layout_inside_blocks_does_not_matter(
+            spaces in proptest::collection::vec("[ \n]{0,3}", 50),
+            semis in proptest::collection::vec(proptest::bool::ANY, 3),
+        ) {
+            let words = split_words(BLOCKS);
+            let mut source = String::new();
+            let mut blocks_closed = 0;
+            for (i, w) in words.iter().enumerate() {
+                if *w == ";" && words[i - 1] == "}" {
+                    continue; // the `;` after a block is written below, or not
+                }
+                source += w;
+                let sep = &spaces[i % spaces.len()];
+                source += if sep.is_empty() { " " } else { sep };
+                // the `}` ending a block statement (not one followed by another body)
+                let ends = *w == "}"
+                    && !words.get(i + 1).is_some_and(|n| *n == "shortcut" || *n == "deep");
+                if ends && i + 1 < words.len() {
+                    if semis[blocks_closed % semis.len()] {
+                        source += ";";
+                    }
+                    blocks_closed += 1;
+                }
+            }
+            let out = format(&source).unwrap();
+            proptest::prop_assert_eq!(out.replace("\n\n", "\n"), BLOCKS_TIDY, "{}", source);
+            proptest::prop_assert_eq!(ast(&source), ast(&out));
+        }
+
+        /// Comments anywhere in a source with blocks are kept, and the result is stable.
+        #[test]
+        fn comments_anywhere_in_blocks_are_kept(
+            comments in proptest::collection::vec(0usize..6, 120),
+        ) {
+            let mut source = String::new();
+            for (i, w) in split_words(BLOCKS).iter().enumerate() {
+                source += w;
+                source += [" ", " ", " /* b */ ", " // l\n", "\n// own\n", "\n\n/* own */\n"]
+                    [comments[i % comments.len()]];
+            }
+            // `fmt` checks stability, meaning and that no token went missing.
+            fmt(&source);
         }
     }
 }
