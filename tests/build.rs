@@ -167,6 +167,96 @@ fn pick_kind(rng: &mut Rng) -> &'static dyn axonal_dsl::layers::Kind {
     unreachable!("r < total")
 }
 
+/// One statement of a kind that can take `width`, as text with its output (never a dropout
+/// whose mask the test must freeze: inside a block it has no field of the network's).
+fn layer_sample(rng: &mut Rng, width: &axonal_dsl::ir::Shape) -> Option<(String, axonal_dsl::ir::Shape)> {
+    for _ in 0..100 {
+        let kind = pick_kind(rng);
+        if let Some(sample) = kind.sample(rng, Some(width)) {
+            if !sample.freeze {
+                return Some((sample.text, sample.output));
+            }
+        }
+    }
+    None
+}
+
+/// A body of one to two statements (a block among them sometimes) on `width`.
+fn body_sample(
+    rng: &mut Rng,
+    width: &axonal_dsl::ir::Shape,
+    depth: usize,
+) -> Option<(String, axonal_dsl::ir::Shape)> {
+    let mut text = String::new();
+    let mut w = width.clone();
+    for _ in 0..rng.range(1, 2) {
+        let (t, out) = if depth < 2 && rng.chance(15) {
+            block_sample(rng, &w, depth + 1)?
+        } else {
+            let (t, out) = layer_sample(rng, &w)?;
+            (format!("{t};"), out)
+        };
+        write!(text, " {t}").unwrap();
+        w = out;
+    }
+    Some((text, w))
+}
+
+/// A random block on `width` (a residual with or without shortcut, `add` or `concat` of two
+/// branches, a `repeat`), nested inside another sometimes, as text with its output shape.
+fn block_sample(
+    rng: &mut Rng,
+    width: &axonal_dsl::ir::Shape,
+    depth: usize,
+) -> Option<(String, axonal_dsl::ir::Shape)> {
+    use axonal_dsl::ir::Shape;
+    let act = |rng: &mut Rng| rng.pick(&["", " relu", " tanh", " elu"]);
+    for _ in 0..20 {
+        match rng.below(4) {
+            0 => {
+                let (body, out) = body_sample(rng, width, depth)?;
+                let a = act(rng);
+                if out == *width {
+                    return Some((format!("residual{a} {{{body} }}"), out));
+                }
+                if width.rank() == 1 && out.rank() == 1 {
+                    let shortcut = format!(" dense {};", out.size());
+                    return Some((format!("residual{a} {{{body} }} shortcut: {{{shortcut} }}"), out));
+                }
+            }
+            1 => {
+                let (a, out_a) = body_sample(rng, width, depth)?;
+                let (mut b, mut out_b) = body_sample(rng, width, depth)?;
+                if out_a != out_b && out_a.rank() == 1 && out_b.rank() == 1 {
+                    write!(b, " dense {};", out_a.size()).unwrap();
+                    out_b = out_a.clone();
+                }
+                if out_a == out_b {
+                    let act = act(rng);
+                    return Some((format!("add{act} {{{a} }} {{{b} }}"), out_a));
+                }
+            }
+            2 => {
+                let (a, out_a) = body_sample(rng, width, depth)?;
+                let (b, out_b) = body_sample(rng, width, depth)?;
+                if out_a.rank() == out_b.rank() && out_a.dims()[1..] == out_b.dims()[1..] {
+                    let mut dims = out_a.dims().to_vec();
+                    dims[0] += out_b.dims()[0];
+                    return Some((format!("concat left: {{{a} }} right: {{{b} }}"), Shape::new(dims)));
+                }
+            }
+            _ => {
+                let (body, out) = body_sample(rng, width, depth)?;
+                if out == *width {
+                    let n = rng.range(1, 3);
+                    return Some((format!("repeat {n} {{{body} }}"), out));
+                }
+            }
+        }
+    }
+    None
+}
+
 /// Hands out hostile names from the pools, never the same twice in one scope.
 struct Namer {
     rng: Rng,
@@ -236,7 +326,17 @@ fn network(
     let mut width = input;
     let mut first = !explicit_input;
     let layers = rng.range(usize::from(conv_first), 5);
+    // Blocks come from a generator of their own, so the other networks stay as they were.
+    let mut block_rng = Rng(0xb10c_u64 ^ (index as u64).wrapping_mul(0x9e37_79b9));
     for i in 0..layers {
+        if !first && block_rng.chance(30) {
+            if let Some((text, out)) = block_sample(&mut block_rng, &width, 0) {
+                let label = if block_rng.chance(50) { format!("b{i}: ") } else { String::new() };
+                write!(src, " {label}{text}").unwrap();
+                width = out;
+                continue;
+            }
+        }
         // A kind of the registry, as often as its weight says, that can take this input.
         let known = (!first).then_some(&width);
         let sample = loop {
