@@ -23,13 +23,16 @@
 //! * `batchnorm`: [`BatchNorm`], per feature or per channel (`nn.BatchNorm1d`/`2d`);
 //! * `layernorm`: [`LayerNorm`] (`nn.LayerNorm` over the whole sample);
 //! * `dropout`: [`Dropout`];
-//! * `activation`: [`Activation`], an activation function as a layer of its own.
+//! * `activation`: [`Activation`], an activation function as a layer of its own;
+//! * `join`: [`Sum`] and [`Concat`], the joins of residual blocks and branches, and
+//!   [`Fork`], the gradient of a block's input that several of its parts read.
 
 mod activation;
 mod batchnorm;
 mod conv;
 mod dense;
 mod dropout;
+mod join;
 mod layernorm;
 mod maxout;
 mod pool;
@@ -40,6 +43,7 @@ pub use batchnorm::BatchNorm;
 pub use conv::{Conv1d, Conv2d};
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use join::{Concat, Fork, Sum};
 pub use layernorm::LayerNorm;
 pub use maxout::Maxout;
 pub use pool::{AvgPool1d, AvgPool2d, GlobalAvgPool, MaxPool1d, MaxPool2d};
