@@ -168,12 +168,14 @@ fn pick_kind(rng: &mut Rng) -> &'static dyn axonal_dsl::layers::Kind {
 }
 
 /// One statement of a kind that can take `width`, as text with its output (never a dropout
-/// whose mask the test must freeze: inside a block it has no field of the network's).
+/// whose mask the test must freeze: inside a block it has no field of the network's; never a
+/// `flatten`).
 fn layer_sample(rng: &mut Rng, width: &axonal_dsl::ir::Shape) -> Option<(String, axonal_dsl::ir::Shape)> {
     for _ in 0..100 {
         let kind = pick_kind(rng);
         if let Some(sample) = kind.sample(rng, Some(width)) {
-            if !sample.freeze {
+            // A body of `flatten` alone computes nothing (E0026): no `flatten` in blocks.
+            if !sample.freeze && sample.text != "flatten" {
                 return Some((sample.text, sample.output));
             }
         }

@@ -728,8 +728,8 @@ fn joined(
             pred_outs.push(quote!(#var.view()));
         }
         if block.kind == BlockKind::Residual && parts.is_empty() {
-            outs.push(quote!(x));
-            pred_outs.push(quote!(x));
+            outs.push(quote!(x.view()));
+            pred_outs.push(quote!(x.view()));
         }
         fwd.push(quote!(self._join.forward(&[#(#outs),*]);));
         pred.push(quote!(let y = self._join.predict(&[#(#pred_outs),*]);));
@@ -766,7 +766,7 @@ fn joined(
             grads.push(quote!(self.#ident.grad_input()));
         }
         if block.kind == BlockKind::Residual && parts.is_empty() {
-            grads.push(g.clone());
+            grads.push(quote!(#g.view()));
         }
         bwd.push(quote! {
             if input_grad {
