@@ -3,7 +3,8 @@
 //! and corrupted files are errors, not panics; an interrupted save leaves the old checkpoint.
 //!
 //! `export_for_pytorch` also writes a checkpoint with inputs and predictions for
-//! `scripts/load_in_pytorch.py`, which loads it into the equivalent PyTorch `nn.Sequential`.
+//! `scripts/load_in_pytorch.py`, which loads them into the equivalent PyTorch modules
+//! (`nn.Sequential`s, and nested modules for the network of blocks).
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +36,32 @@ axonal::network! {
         avgpool 2;
         flatten;
         out: dense 3;
+        softmax_ce
+    }
+
+    /// The residual network `scripts/load_in_pytorch.py` rebuilds in PyTorch as nested
+    /// modules (a `repeat` as an nn.Sequential of residual modules, a residual module with
+    /// `conv1`, `bn1`, …, `shortcut`, a concat module with its branches): keep the two in step.
+    Res {
+        input 2x8x8;
+        stem: conv2d 4 k=3 pad=1;
+        bn: batchnorm;
+        relu;
+        stage1: repeat 2 {
+            residual relu {
+                conv1: conv2d 4 k=3 pad=1; bn1: batchnorm; relu;
+                conv2: conv2d 4 k=3 pad=1; bn2: batchnorm
+            }
+        }
+        down: residual relu {
+            conv1: conv2d 6 k=3 stride=2 pad=1; bn1: batchnorm; relu;
+            conv2: conv2d 6 k=3 pad=1; bn2: batchnorm
+        } shortcut: {
+            conv2d 6 k=1 stride=2; batchnorm
+        }
+        towers: concat narrow: { conv2d 3 k=1 } wide: { conv2d 5 k=3 pad=1 tanh }
+        global_avgpool;
+        fc: dense 3;
         softmax_ce
     }
 
@@ -80,6 +107,13 @@ fn trained<F: Float>(seed: u64) -> Classifier<F> {
 /// [`trained`] for [`Cnn`].
 fn trained_cnn<F: Float>(seed: u64) -> Cnn<F> {
     let mut net = Cnn::<F>::seeded(seed);
+    shift_and_run(&mut net, image_inputs::<F>);
+    net
+}
+
+/// [`trained`] for [`Res`].
+fn trained_res<F: Float>(seed: u64) -> Res<F> {
+    let mut net = Res::<F>::seeded(seed);
     shift_and_run(&mut net, image_inputs::<F>);
     net
 }
@@ -187,6 +221,49 @@ fn round_trip_f32_gives_bit_identical_predictions() {
 #[test]
 fn round_trip_f64_gives_bit_identical_predictions() {
     round_trip::<f64>("round_trip_f64");
+}
+
+#[test]
+fn a_network_of_blocks_round_trips_under_nested_names() {
+    let path = scratch_dir("res_round_trip").join("res.safetensors");
+    let x = image_inputs::<f32>(6);
+    let mut net = trained_res::<f32>(1);
+    let want = net.predict(x.view()).unwrap();
+    io::save(&mut net, &path).unwrap();
+    let mut fresh = Res::<f32>::seeded(2);
+    assert_ne!(
+        bits(fresh.predict(x.view()).unwrap().view()),
+        bits(want.view())
+    );
+    io::load(&mut fresh, &path).unwrap();
+    assert_eq!(
+        bits(fresh.predict(x.view()).unwrap().view()),
+        bits(want.view())
+    );
+    assert_eq!(state(&mut fresh), state(&mut net));
+
+    let bytes = std::fs::read(&path).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    for (name, shape) in [
+        ("stage1.0.conv1.weight", serde_json::json!([4, 4, 3, 3])),
+        ("stage1.1.bn2.running_var", serde_json::json!([4])),
+        (
+            "down.shortcut.conv2d0.weight",
+            serde_json::json!([6, 4, 1, 1]),
+        ),
+        (
+            "down.shortcut.batchnorm1.running_mean",
+            serde_json::json!([6]),
+        ),
+        (
+            "towers.wide.conv2d0.weight",
+            serde_json::json!([5, 6, 3, 3]),
+        ),
+        ("fc.weight", serde_json::json!([3, 8])),
+    ] {
+        assert_eq!(header[name]["shape"], shape, "{name}");
+    }
 }
 
 #[test]
@@ -397,8 +474,8 @@ fn an_interrupted_save_leaves_the_old_checkpoint() {
 }
 
 /// Writes `classifier_f32.safetensors`, `classifier_f64.safetensors`, the same for `Cnn`
-/// (`cnn_f32`, `cnn_f64`) and `predictions.json` (inputs and our eval-mode predictions for
-/// each) into `$AXONAL_EXPORT_DIR`, or cargo's
+/// (`cnn_f32`, `cnn_f64`) and `Res` (`res_f32`, `res_f64`), and `predictions.json` (inputs
+/// and our eval-mode predictions for each) into `$AXONAL_EXPORT_DIR`, or cargo's
 /// temporary directory. `scripts/load_in_pytorch.py` runs this test and checks that PyTorch
 /// predicts the same from our checkpoints.
 #[test]
@@ -428,12 +505,25 @@ fn export_for_pytorch() {
         "predictions_f64": rows(cnn64.predict(images.view()).unwrap()),
         "predictions_f32": rows(c32.mapv(f64::from)),
     });
+    // The residual network: nested names (`stage1.0.conv1.weight`).
+    let mut res64 = trained_res::<f64>(13);
+    let mut res32 = trained_res::<f32>(13);
+    io::save(&mut res64, dir.join("res_f64.safetensors")).unwrap();
+    io::save(&mut res32, dir.join("res_f32.safetensors")).unwrap();
+    let r32 = res32.predict(images.mapv(|v| v as f32).view()).unwrap();
+    let res = serde_json::json!({
+        "network": "Res (runtime/tests/checkpoints.rs)",
+        "inputs": rows(images.clone()),
+        "predictions_f64": rows(res64.predict(images.view()).unwrap()),
+        "predictions_f32": rows(r32.mapv(f64::from)),
+    });
     let json = serde_json::json!({
         "network": "Classifier (runtime/tests/checkpoints.rs)",
         "inputs": rows(x64.clone()),
         "predictions_f64": rows(net64.predict(x64.view()).unwrap()),
         "predictions_f32": rows(p32.mapv(f64::from)),
         "cnn": cnn,
+        "res": res,
     });
     std::fs::write(dir.join("predictions.json"), json.to_string()).unwrap();
 }
