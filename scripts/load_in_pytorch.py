@@ -18,9 +18,10 @@ from DIR instead of running cargo. It exits with status 1 if anything differs.
 How to load any axonal checkpoint into PyTorch, as done here:
 
 - Build an nn.Sequential from an OrderedDict whose keys are the layer labels of the network
-  (`fc1`, `bn1`, ...; an unlabelled layer is named like the field of the generated struct,
-  its keyword and its position in its body: `dense0`, `batchnorm1`, ...). Layers without
-  parameters (activations, dropout) can have any key.
+  (`fc1`, `bn1`, ...). An unlabelled layer is named like the field of the generated struct:
+  its keyword and the number of statements before it in its body, `input` aside (`dense0`,
+  `batchnorm1`, ...; every statement counts, labelled or not, activations, `flatten` and
+  blocks included). Layers without parameters (activations, dropout) can have any key.
 - `dense N act` is nn.Linear(in, N) followed by the activation (weights are stored [out, in],
   as nn.Linear keeps them); `batchnorm momentum=m eps=e` is nn.BatchNorm1d(width,
   momentum=m, eps=e) after a vector, nn.BatchNorm2d(channels, …) after an image;
