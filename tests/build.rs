@@ -170,7 +170,10 @@ fn pick_kind(rng: &mut Rng) -> &'static dyn axonal_dsl::layers::Kind {
 /// One statement of a kind that can take `width`, as text with its output (never a dropout
 /// whose mask the test must freeze: inside a block it has no field of the network's; never a
 /// `flatten`).
-fn layer_sample(rng: &mut Rng, width: &axonal_dsl::ir::Shape) -> Option<(String, axonal_dsl::ir::Shape)> {
+fn layer_sample(
+    rng: &mut Rng,
+    width: &axonal_dsl::ir::Shape,
+) -> Option<(String, axonal_dsl::ir::Shape)> {
     for _ in 0..100 {
         let kind = pick_kind(rng);
         if let Some(sample) = kind.sample(rng, Some(width)) {
@@ -223,7 +226,10 @@ fn block_sample(
                 }
                 if width.rank() == 1 && out.rank() == 1 {
                     let shortcut = format!(" dense {};", out.size());
-                    return Some((format!("residual{a} {{{body} }} shortcut: {{{shortcut} }}"), out));
+                    return Some((
+                        format!("residual{a} {{{body} }} shortcut: {{{shortcut} }}"),
+                        out,
+                    ));
                 }
             }
             1 => {
@@ -244,7 +250,10 @@ fn block_sample(
                 if out_a.rank() == out_b.rank() && out_a.dims()[1..] == out_b.dims()[1..] {
                     let mut dims = out_a.dims().to_vec();
                     dims[0] += out_b.dims()[0];
-                    return Some((format!("concat left: {{{a} }} right: {{{b} }}"), Shape::new(dims)));
+                    return Some((
+                        format!("concat left: {{{a} }} right: {{{b} }}"),
+                        Shape::new(dims),
+                    ));
                 }
             }
             _ => {
@@ -333,7 +342,11 @@ fn network(
     for i in 0..layers {
         if !first && block_rng.chance(30) {
             if let Some((text, out)) = block_sample(&mut block_rng, &width, 0) {
-                let label = if block_rng.chance(50) { format!("b{i}: ") } else { String::new() };
+                let label = if block_rng.chance(50) {
+                    format!("b{i}: ")
+                } else {
+                    String::new()
+                };
                 write!(src, " {label}{text}").unwrap();
                 width = out;
                 continue;

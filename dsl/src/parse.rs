@@ -506,11 +506,11 @@ fn syntax_error(source: &str, error: &Error<Rule>) -> Diagnostic {
         ErrorVariant::ParsingError { positives, .. } => positives.clone(),
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
-    let colon = source[..pos].trim_end().len().checked_sub(1);
+    let before = source[..pos].trim_end();
+    let colon = before.strip_suffix(':').map(str::len);
     let pos = match colon {
         Some(colon)
             if expected == [Rule::lbrace]
-                && source[colon..].starts_with(':')
                 && source[..colon]
                     .trim_end()
                     .ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') =>

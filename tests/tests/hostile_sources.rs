@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use axonal_dsl::diagnostic::{render_all, MAX_SHOWN};
-use axonal_dsl::ir::{Layer, Network, Shape, Visibility};
+use axonal_dsl::ir::{Layer, Network, Node, Shape, Visibility};
 use axonal_dsl::layers::maxout::Maxout;
 use axonal_dsl::Code;
 
@@ -73,7 +73,7 @@ fn sizes_of_a_hand_built_network_saturate() {
         vis: Visibility::Pub,
         docs: Vec::new(),
         input: Shape::vector(usize::MAX / 2),
-        layers: vec![layer.clone(), layer],
+        nodes: vec![Node::Layer(layer.clone()), Node::Layer(layer)],
         loss: None,
     };
     assert_eq!(net.params(), usize::MAX);
@@ -82,6 +82,60 @@ fn sizes_of_a_hand_built_network_saturate() {
         "Total params: {}",
         axonal_dsl::summary::thousands(usize::MAX)
     )));
+}
+
+#[test]
+fn a_thousand_nested_blocks_are_an_error_not_a_stack_overflow() {
+    let nested = |depth: usize| {
+        format!(
+            "N {{ input 4; {}dense 4{} }}",
+            "residual { ".repeat(depth),
+            " }".repeat(depth)
+        )
+    };
+    // The limit itself compiles; one more level is E0022 at the brace that crosses it.
+    let ok = nested(axonal_dsl::parse::MAX_DEPTH);
+    assert!(axonal_dsl::check_source(&ok).is_ok(), "{ok}");
+    for depth in [axonal_dsl::parse::MAX_DEPTH + 1, 1_000, 100_000] {
+        let source = nested(depth);
+        let start = std::time::Instant::now();
+        let errors = axonal_dsl::check_source(&source).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].code.as_str(), "E0022", "{}", errors[0].message);
+        assert!(
+            errors[0].message.contains("nested"),
+            "{}",
+            errors[0].message
+        );
+        assert!(
+            start.elapsed().as_secs() < 5,
+            "{depth} levels took {:?}",
+            start.elapsed()
+        );
+    }
+}
+
+#[test]
+fn a_repeat_of_a_million_is_refused_before_anything_is_built() {
+    for source in [
+        "N { input 4; repeat 1000000 { dense 4 relu } }",
+        "N { input 4; repeat 100 { repeat 100 { dense 4 } } }",
+        "N { input 4; repeat 1e9 { dense 4 } }",
+    ] {
+        let start = std::time::Instant::now();
+        let errors = axonal_dsl::check_source(source).unwrap_err();
+        assert!(
+            errors
+                .iter()
+                .any(|e| matches!(e.code.as_str(), "E0022" | "E0026")),
+            "{source}: {errors:?}"
+        );
+        assert!(
+            start.elapsed().as_secs() < 2,
+            "{source} took {:?}",
+            start.elapsed()
+        );
+    }
 }
 
 #[test]

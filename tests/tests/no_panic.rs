@@ -22,6 +22,15 @@ const TOKENS: &[&str] = &[
     "dropout",
     "batchnorm",
     "maxout",
+    "residual",
+    "shortcut",
+    "add",
+    "concat",
+    "repeat",
+    "conv2d",
+    "flatten",
+    "k=1",
+    "1x4x4",
     "->",
     "=",
     "[",
@@ -183,7 +192,7 @@ fn runtime_init(init: &axonal_dsl::ir::Init) -> axonal::init::Init {
 fn initializers_draw_finite_f32s(program: &axonal_dsl::ir::Program) {
     use axonal_dsl::layers::{dense::Dense, maxout::Maxout};
     let mut rng = axonal::seeded_rng(1);
-    for layer in program.networks.iter().flat_map(|n| &n.layers) {
+    for layer in program.networks.iter().flat_map(|n| n.layers()) {
         let (input, output) = (layer.input.size(), layer.output.size());
         let (weight, bias, fan_in) = if let Some(d) = layer.spec.downcast_ref::<Dense>() {
             (&d.weight_init, &d.bias_init, input)
@@ -213,13 +222,24 @@ fn compile_never_panics(source: &str) {
     // Both outcomes are fine, but accepted code must be valid Rust.
     if let Ok(tokens) = axonal_dsl::compile(source) {
         let file: syn::File = syn::parse2(tokens).expect("generated code parses as Rust");
-        let networks = axonal_dsl::check_source(source).unwrap().networks.len();
-        let structs = file
+        let networks = axonal_dsl::check_source(source).unwrap().networks;
+        // One struct per network, plus one per block (named after the network and the block).
+        let structs: Vec<String> = file
             .items
             .iter()
-            .filter(|i| matches!(i, syn::Item::Struct(_)))
-            .count();
-        assert_eq!(structs, networks);
+            .filter_map(|i| match i {
+                syn::Item::Struct(s) => Some(s.ident.to_string()),
+                _ => None,
+            })
+            .collect();
+        for net in &networks {
+            let name = net.name.trim_start_matches("r#");
+            let count = structs
+                .iter()
+                .filter(|s| s.trim_start_matches("r#") == name)
+                .count();
+            assert_eq!(count, 1, "{name} in {structs:?}");
+        }
     }
     if let Ok(program) = axonal_dsl::check_source(source) {
         initializers_draw_finite_f32s(&program);
@@ -237,6 +257,20 @@ proptest! {
     #[test]
     fn token_soup(tokens in proptest::collection::vec(proptest::sample::select(TOKENS), 0..60)) {
         compile_never_panics(&tokens.join(" "));
+    }
+
+    #[test]
+    fn blocks_of_random_shapes_and_counts(
+        widths in proptest::collection::vec(0usize..40, 1..5),
+        count in 0usize..2000,
+        kind in proptest::sample::select(&["residual", "add", "concat", "repeat"][..]),
+        depth in 0usize..20,
+    ) {
+        let body = widths.iter().map(|w| format!("dense {w} relu")).collect::<Vec<_>>().join("; ");
+        let head = if kind == "repeat" { format!("repeat {count}") } else { kind.to_string() };
+        let block = format!("{head} {{ {body} }} b: {{ dense {} }}", widths[0]);
+        let nested = format!("{}{block}{}", "residual { ".repeat(depth), " }".repeat(depth));
+        compile_never_panics(&format!("N {{ input 3; {nested}; mse }}"));
     }
 
     #[test]

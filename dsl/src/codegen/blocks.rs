@@ -289,8 +289,9 @@ pub(super) fn chain_backward(
         .collect()
 }
 
-/// `predict` along a scope's fields from the view `input`, binding the result to `var`.
-fn chain_predict(fields: &[Field<'_>], input: &TokenStream, var: &Ident) -> Vec<TokenStream> {
+/// The `predict` calls along a scope's fields from the view `input`, each reading the one
+/// before as `y` (see [`bind`]).
+fn chain_predict(fields: &[Field<'_>], input: &TokenStream) -> Vec<TokenStream> {
     fields
         .iter()
         .enumerate()
@@ -299,11 +300,20 @@ fn chain_predict(fields: &[Field<'_>], input: &TokenStream, var: &Ident) -> Vec<
             let from = if i == 0 {
                 input.clone()
             } else {
-                quote!(#var.view())
+                quote!(y.view())
             };
-            quote! { let #var = self.#ident.predict(#from); }
+            quote!(self.#ident.predict(#from))
         })
         .collect()
+}
+
+/// Steps that each read the one before as `y`: `let y = a; let y = b; c` (the last is the
+/// value, so no `let y = …; y` for clippy to flag in a user's crate).
+fn bind(steps: Vec<TokenStream>) -> TokenStream {
+    let Some((last, init)) = steps.split_last() else {
+        return quote!();
+    };
+    quote! { #(let y = #init;)* #last }
 }
 
 /// The penalty terms of a scope's fields: `+ self.fc.penalty()`.
@@ -544,14 +554,16 @@ fn repeat(
         };
         quote!(self.#me.backward(#from, #g, #need);)
     });
-    let predict = (0..n).map(|i| {
-        let me = index(i);
-        if i == 0 {
-            quote!(let y = self.0.predict(x);)
-        } else {
-            quote!(let y = self.#me.predict(y.view());)
-        }
-    });
+    let predict = (0..n)
+        .map(|i| {
+            let me = index(i);
+            if i == 0 {
+                quote!(self.0.predict(x))
+            } else {
+                quote!(self.#me.predict(y.view()))
+            }
+        })
+        .collect();
     let per = |params: bool| key_count(element, params);
     let visit = |params: bool| -> Vec<TokenStream> {
         let k = per(params);
@@ -585,7 +597,7 @@ fn repeat(
         output: quote!(self.#last.output()),
         backward: quote!(#(#backward)*),
         grad_input: quote!(self.0.grad_input()),
-        predict: quote!(#(#predict)* y),
+        predict: bind(predict),
         visit_params: visit(true),
         visit_buffers: visit(false),
         penalty,
@@ -694,16 +706,14 @@ fn joined(
     let (forward, output, backward, grad_input, predict) = if sequence {
         let last = &body[body.len() - 1].ident;
         let first = &body[0].ident;
-        let y = Ident::new("y", proc_macro2::Span::call_site());
         let fwd = chain_forward(&body, &x);
         let bwd = chain_backward(&body, &x, &quote!(grad), &quote!(input_grad));
-        let pred = chain_predict(&body, &x, &y);
         (
             quote!(#(#fwd)*),
             quote!(self.#last.output()),
             quote!(#(#bwd)*),
             quote!(self.#first.grad_input()),
-            quote!(#(#pred)* y),
+            bind(chain_predict(&body, &x)),
         )
     } else {
         // The outputs of the parts, in order; the residual body's and the identity shortcut.
@@ -715,8 +725,14 @@ fn joined(
             fwd.extend(chain_forward(&body, &x));
             let last = &body[body.len() - 1].ident;
             outs.push(quote!(self.#last.output()));
-            let y = Ident::new("y", proc_macro2::Span::call_site());
-            pred.extend(chain_predict(&body, &x, &y));
+            let steps = chain_predict(&body, &x);
+            let value = if steps.len() == 1 {
+                steps[0].clone()
+            } else {
+                let chain = bind(steps);
+                quote!({ #chain })
+            };
+            pred.push(quote!(let y = #value;));
             pred_outs.push(quote!(y.view()));
         }
         for (i, p) in parts.iter().enumerate() {
@@ -732,11 +748,13 @@ fn joined(
             pred_outs.push(quote!(x.view()));
         }
         fwd.push(quote!(self._join.forward(&[#(#outs),*]);));
-        pred.push(quote!(let y = self._join.predict(&[#(#pred_outs),*]);));
+        let mut last = vec![quote!(self._join.predict(&[#(#pred_outs),*]))];
         if act.is_some() {
             fwd.push(quote!(self._act.forward(self._join.output(), mode);));
-            pred.push(quote!(let y = self._act.predict(y.view());));
+            last.push(quote!(self._act.predict(y.view())));
         }
+        let last = bind(last);
+        pred.push(quote!(#last));
         // Backward: through the activation, then every part from the join's gradient.
         let mut bwd = Vec::new();
         let g = if act.is_some() {
@@ -778,7 +796,7 @@ fn joined(
             joined_out,
             quote!(#(#bwd)*),
             quote!(self._fork.grad_input()),
-            quote!(#(#pred)* y),
+            quote!(#(#pred)*),
         )
     };
     let all_owned: Vec<Field<'_>> = body
