@@ -1,10 +1,13 @@
 //! Pictures of networks, for `axc graph`: Graphviz DOT text ([`dot`]) for people who
 //! have Graphviz, and an SVG drawn by this module ([`svg`]) for everyone else.
 //!
-//! Both show the same thing: a vertical stack with the input at the top, one box per
-//! layer (its field and the statement it came from, with its parameter count), an arrow
-//! between consecutive boxes labelled with the width that flows along it, and the loss
-//! at the bottom.
+//! Both show the input at the top, one box per layer (its field and the statement it came
+//! from, with its parameter count), arrows labelled with the shape that flows along them,
+//! and the loss at the bottom. In DOT, blocks are opened: every part of a block is its own
+//! path of boxes from the block's input to a join box (`+`, or `concat`), the identity
+//! shortcut of a residual block an arrow that skips the body, and each copy of a `repeat`
+//! is drawn, its boxes named by the copy's index (`stage1.0.conv1`). The SVG is a single
+//! stack, one box per statement, a block as one box.
 //!
 //! ```
 //! let program = axonal_dsl::check_source("Xor { input 2; hidden: dense 8 tanh; dense 1 sigmoid; mse }")
@@ -36,6 +39,8 @@ struct Node {
 enum NodeKind {
     Input,
     Layer,
+    /// Where a block's parts meet: `+` or `concat`.
+    Join,
     Loss,
 }
 
@@ -46,6 +51,151 @@ fn arrow(shape: &Shape) -> String {
     } else {
         shape.to_string()
     }
+}
+
+/// An arrow: from, to (node ids) and the shape it carries.
+type Edge = (String, String, String);
+
+/// The second line of a box: its output shape and parameter count.
+fn detail(output: &Shape, params: usize, buffers: usize) -> String {
+    let output = output.batch();
+    match (params, buffers) {
+        (0, _) => output,
+        (n, 0) => format!("{output}, {} params", thousands(n)),
+        (n, m) => format!(
+            "{output}, {} params + {} running stats",
+            thousands(n),
+            thousands(m)
+        ),
+    }
+}
+
+/// The graph of a network with its blocks opened (for DOT): every box, and every arrow.
+fn graph(net: &Network) -> (Vec<Node>, Vec<Edge>) {
+    let mut nodes = vec![Node {
+        id: "input".into(),
+        title: "input".into(),
+        detail: net.input.batch(),
+        kind: NodeKind::Input,
+    }];
+    let mut edges = Vec::new();
+    let last = chain(
+        &net.nodes,
+        "",
+        ("input".to_string(), net.input.clone()),
+        &mut nodes,
+        &mut edges,
+    );
+    if let Some(loss) = &net.loss {
+        let fused = loss
+            .fused
+            .map(|a| format!(" (fused with {})", activation_source(a)))
+            .unwrap_or_default();
+        edges.push((last.0, loss.field.clone(), arrow(&last.1)));
+        nodes.push(Node {
+            id: loss.field.clone(),
+            title: format!("loss: {}", loss_name(loss.kind)),
+            detail: format!("scalar{fused}"),
+            kind: NodeKind::Loss,
+        });
+    }
+    (nodes, edges)
+}
+
+/// Adds the boxes of `steps` (ids under `prefix`) after the box `from` (its id and output
+/// shape); returns the last box and its output.
+fn chain(
+    steps: &[crate::ir::Node],
+    prefix: &str,
+    mut from: (String, Shape),
+    nodes: &mut Vec<Node>,
+    edges: &mut Vec<Edge>,
+) -> (String, Shape) {
+    use crate::ir::{BlockKind, Node as IrNode};
+    for step in steps {
+        match step {
+            IrNode::Layer(l) => {
+                let id = format!("{prefix}{}", l.field);
+                nodes.push(Node {
+                    id: id.clone(),
+                    title: format!("{id}: {}", describe(l)),
+                    detail: detail(&l.output, l.params(), l.buffers()),
+                    kind: NodeKind::Layer,
+                });
+                edges.push((from.0, id.clone(), arrow(&from.1)));
+                from = (id, l.output.clone());
+            }
+            IrNode::Block(b) => {
+                let path = format!("{prefix}{}", b.field);
+                from = match b.kind {
+                    BlockKind::Repeat(n) => {
+                        for i in 0..n {
+                            let copy = format!("{path}.{i}.");
+                            from = match &b.parts[0].nodes[0] {
+                                IrNode::Block(e) if e.kind == BlockKind::Sequence => {
+                                    chain(&e.parts[0].nodes, &copy, from, nodes, edges)
+                                }
+                                IrNode::Block(e) => joined(e, &copy, from, nodes, edges),
+                                layer => {
+                                    chain(std::slice::from_ref(layer), &copy, from, nodes, edges)
+                                }
+                            };
+                        }
+                        from
+                    }
+                    BlockKind::Sequence => {
+                        chain(&b.parts[0].nodes, &format!("{path}."), from, nodes, edges)
+                    }
+                    _ => joined(b, &format!("{path}."), from, nodes, edges),
+                };
+            }
+        }
+    }
+    from
+}
+
+/// A residual, `add` or `concat` block: each part from `from` to the join box `<path>.join`.
+fn joined(
+    block: &crate::ir::Block,
+    path: &str,
+    from: (String, Shape),
+    nodes: &mut Vec<Node>,
+    edges: &mut Vec<Edge>,
+) -> (String, Shape) {
+    use crate::ir::BlockKind;
+    let ends: Vec<(String, Shape)> = block
+        .parts
+        .iter()
+        .map(|part| {
+            let prefix = if part.name.is_empty() {
+                path.to_string()
+            } else {
+                format!("{path}{}.", part.name)
+            };
+            chain(&part.nodes, &prefix, from.clone(), nodes, edges)
+        })
+        .collect();
+    let id = format!("{path}join");
+    let mut title = match block.kind {
+        BlockKind::Concat => "concat".to_string(),
+        _ => "+".to_string(),
+    };
+    if let Some(a) = block.activation {
+        title = format!("{title}, {}", activation_source(a));
+    }
+    nodes.push(Node {
+        id: id.clone(),
+        title,
+        detail: block.output.batch(),
+        kind: NodeKind::Join,
+    });
+    for (end, shape) in &ends {
+        edges.push((end.clone(), id.clone(), arrow(shape)));
+    }
+    if block.kind == BlockKind::Residual && block.parts.len() == 1 {
+        edges.push((from.0, id.clone(), arrow(&from.1)));
+    }
+    (id, block.output.clone())
 }
 
 /// The boxes of a network from input to loss, and the width on each arrow between
@@ -113,13 +263,14 @@ pub fn dot(program: &Program) -> String {
     out += "    node [shape=box, style=\"rounded,filled\", fillcolor=\"#e8f0fe\", fontname=\"monospace\"];\n";
     out += "    edge [fontname=\"monospace\", fontsize=10];\n";
     for net in &program.networks {
-        let (nodes, widths) = nodes(net);
+        let (nodes, edges) = graph(net);
         let _ = writeln!(out, "    subgraph \"cluster_{}\" {{", dot_escape(&net.name));
         let _ = writeln!(out, "        label=\"{}\";", dot_escape(&net.name));
         for node in &nodes {
             let style = match node.kind {
                 NodeKind::Input => ", shape=oval, fillcolor=\"#f1f3f4\"",
                 NodeKind::Layer => "",
+                NodeKind::Join => ", shape=circle, fillcolor=\"#fef7e0\"",
                 NodeKind::Loss => ", shape=note, fillcolor=\"#fce8e6\"",
             };
             let _ = writeln!(
@@ -131,13 +282,13 @@ pub fn dot(program: &Program) -> String {
                 dot_escape(&node.detail)
             );
         }
-        for (pair, width) in nodes.windows(2).zip(&widths) {
+        for (from, to, width) in &edges {
             let _ = writeln!(
                 out,
                 "        \"{0}.{1}\" -> \"{0}.{2}\" [label=\"{width}\"];",
                 dot_escape(&net.name),
-                dot_escape(&pair[0].id),
-                dot_escape(&pair[1].id)
+                dot_escape(from),
+                dot_escape(to)
             );
         }
         out += "    }\n";
@@ -219,7 +370,7 @@ pub fn svg(program: &Program) -> String {
             let top = MARGIN + TITLE_HEIGHT + i as f64 * (BOX_HEIGHT + GAP);
             let (fill, stroke, rx) = match node.kind {
                 NodeKind::Input => ("#f1f3f4", "#80868b", 22.0),
-                NodeKind::Layer => ("#e8f0fe", "#1a73e8", 6.0),
+                NodeKind::Layer | NodeKind::Join => ("#e8f0fe", "#1a73e8", 6.0),
                 NodeKind::Loss => ("#fce8e6", "#d93025", 6.0),
             };
             let _ = writeln!(
@@ -307,6 +458,36 @@ mod tests {
             dot.contains(r#"label="fc: dense 4->3 relu\n[batch, 3], 15 params""#),
             "{dot}"
         );
+    }
+
+    #[test]
+    fn dot_opens_blocks_into_branches_and_joins() {
+        let dot = dot(&program(
+            "N { input 4; r: residual relu { fc: dense 4 tanh } ; \
+             t: concat a: { dense 2 } b: { dense 3 }; s: repeat 2 { dense 5 }; mse }",
+        ));
+        let edges: Vec<&str> = dot
+            .lines()
+            .filter(|l| l.contains("\" -> \""))
+            .map(str::trim)
+            .collect();
+        for edge in [
+            r#""N.input" -> "N.r.fc" [label="4"];"#,
+            r#""N.r.fc" -> "N.r.join" [label="4"];"#,
+            // The identity shortcut skips the body.
+            r#""N.input" -> "N.r.join" [label="4"];"#,
+            r#""N.r.join" -> "N.t.a.dense0" [label="4"];"#,
+            r#""N.r.join" -> "N.t.b.dense0" [label="4"];"#,
+            r#""N.t.a.dense0" -> "N.t.join" [label="2"];"#,
+            r#""N.t.b.dense0" -> "N.t.join" [label="3"];"#,
+            r#""N.t.join" -> "N.s.0.dense0" [label="5"];"#,
+            r#""N.s.0.dense0" -> "N.s.1.dense0" [label="5"];"#,
+            r#""N.s.1.dense0" -> "N.loss" [label="5"];"#,
+        ] {
+            assert!(edges.contains(&edge), "{edge} not in {edges:#?}");
+        }
+        assert_eq!(edges.len(), 10, "{edges:#?}");
+        assert!(dot.contains(r#"label="+, relu\n[batch, 4]""#), "{dot}");
     }
 
     #[test]
