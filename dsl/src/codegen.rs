@@ -292,16 +292,8 @@ fn model_impl(
     let err = quote!(::core::result::Result::Err);
     let option = quote!(::core::option::Option);
 
-    // forward: each layer reads the previous layer's output.
-    let forward = fields.iter().enumerate().map(|(i, f)| {
-        let input = if i == 0 {
-            quote!(x)
-        } else {
-            let prev = &fields[i - 1];
-            quote!(self.#prev.output())
-        };
-        quote! { self.#f.forward(#input, mode); }
-    });
+    // forward: each field reads the previous one's output.
+    let forward = blocks::chain_forward(runtime, &quote!(x));
 
     // predict: the same chain, eval mode, with owned intermediates, each bound to `x` (a
     // label could name a constant in the user's module, and `let` would take it as a pattern).
@@ -317,27 +309,8 @@ fn model_impl(
         None => quote!(x),
     };
 
-    // backward: the same chain in reverse; each layer gets the gradient of the one after it.
-    let backward = fields.iter().enumerate().rev().map(|(i, f)| {
-        let input = if i == 0 {
-            quote!(x)
-        } else {
-            let prev = &fields[i - 1];
-            quote!(self.#prev.output())
-        };
-        let grad = if i + 1 == fields.len() {
-            quote!(grad)
-        } else {
-            let next = &fields[i + 1];
-            quote!(self.#next.grad_input())
-        };
-        let need_input_grad = if i == 0 {
-            quote!(input_grad)
-        } else {
-            quote!(true)
-        };
-        quote! { self.#f.backward(#input, #grad, #need_input_grad); }
-    });
+    // backward: the same chain in reverse; each field gets the gradient of the one after it.
+    let backward = blocks::chain_backward(runtime, &quote!(x), &quote!(grad), &quote!(input_grad));
 
     let visits = blocks::network_visits(runtime, true);
     let visits = if visits.is_empty() {

@@ -236,6 +236,17 @@ fn visits(fields: &[Field<'_>], params: bool, keys_start: usize) -> (Vec<TokenSt
     (out, at)
 }
 
+/// What field `i` of a chain reads: `input` for the first, the previous one's output after.
+fn input_of(fields: &[Field<'_>], i: usize, input: &TokenStream) -> TokenStream {
+    match i.checked_sub(1) {
+        None => input.clone(),
+        Some(prev) => {
+            let prev = &fields[prev].ident;
+            quote!(self.#prev.output())
+        }
+    }
+}
+
 /// The forward chain of a scope's fields from `input`: each reads the previous one's output.
 pub(super) fn chain_forward(fields: &[Field<'_>], input: &TokenStream) -> Vec<TokenStream> {
     fields
@@ -243,12 +254,7 @@ pub(super) fn chain_forward(fields: &[Field<'_>], input: &TokenStream) -> Vec<To
         .enumerate()
         .map(|(i, f)| {
             let ident = &f.ident;
-            let from = if i == 0 {
-                input.clone()
-            } else {
-                let prev = &fields[i - 1].ident;
-                quote!(self.#prev.output())
-            };
+            let from = input_of(fields, i, input);
             quote! { self.#ident.forward(#from, mode); }
         })
         .collect()
@@ -267,12 +273,7 @@ pub(super) fn chain_backward(
         .rev()
         .map(|(i, f)| {
             let ident = &f.ident;
-            let from = if i == 0 {
-                input.clone()
-            } else {
-                let prev = &fields[i - 1].ident;
-                quote!(self.#prev.output())
-            };
+            let from = input_of(fields, i, input);
             let g = if i + 1 == fields.len() {
                 grad.clone()
             } else {
