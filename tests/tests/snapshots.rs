@@ -35,6 +35,12 @@ fn fashion_cnn() {
     insta::assert_snapshot!(emit(include_str!("../../examples/models/fashion.nn")));
 }
 
+/// Residual stages written as blocks: one struct per block beside the network's.
+#[test]
+fn fashion_resnet() {
+    insta::assert_snapshot!(emit(include_str!("../../examples/models/resnet.nn")));
+}
+
 #[test]
 fn mnist_mlp() {
     insta::assert_snapshot!(emit(
