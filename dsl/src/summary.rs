@@ -58,9 +58,14 @@ fn block_rows(block: &Block, indent: &str, rows: &mut Vec<[String; 4]>) {
                 let (params, buffers) = part.nodes.iter().fold((0usize, 0usize), |(p, b), n| {
                     (p.saturating_add(n.params()), b.saturating_add(n.buffers()))
                 });
+                let what = if block.kind == BlockKind::Residual {
+                    "shortcut"
+                } else {
+                    "branch"
+                };
                 rows.push([
                     format!("{indent}{}", part.name),
-                    "branch".to_string(),
+                    what.to_string(),
                     part.nodes
                         .last()
                         .map_or(String::new(), |n| n.output().batch()),

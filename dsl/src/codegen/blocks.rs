@@ -128,7 +128,14 @@ pub(super) fn constructor(field: &Field<'_>) -> TokenStream {
 }
 
 fn block_doc(block: &Block) -> Vec<String> {
-    if block.docs.is_empty() {
+    if block.kind == BlockKind::Sequence {
+        vec![format!(
+            " `{}`: {} → {}",
+            block.field,
+            block.input.batch(),
+            block.output.batch()
+        )]
+    } else if block.docs.is_empty() {
         vec![format!(
             " `{}` block: {} → {}",
             block.kind.keyword(),
