@@ -253,10 +253,19 @@ fn example_models_tokenize_as_the_parser_reads_them() {
                 "entity.name.type.network.axonal",
                 &file,
             );
-            for s in &net.statements {
+            // Every statement, blocks' bodies included.
+            let mut statements: Vec<&axonal_dsl::ast::Statement> = Vec::new();
+            let mut pending: Vec<&axonal_dsl::ast::Statement> = net.statements.iter().collect();
+            while let Some(s) = pending.pop() {
+                statements.push(s);
+                pending.extend(s.blocks.iter().flat_map(|b| &b.statements));
+            }
+            for s in statements {
                 let keyword = &s.keyword.name;
                 let scope = if vocab::layer_words().any(|w| w == keyword) {
                     "keyword.other.layer.axonal"
+                } else if vocab::block_words().any(|w| w == keyword) {
+                    "keyword.control.block.axonal"
                 } else if vocab::activation_words().any(|w| w == keyword) {
                     "support.function.activation.axonal"
                 } else {
