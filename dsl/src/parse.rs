@@ -118,13 +118,7 @@ fn network(pair: Pair<'_, Rule>) -> Result<NetworkDecl, Diagnostic> {
             Rule::doc_comment => docs.push(doc_text(part)),
             Rule::visibility => vis = visibility(part),
             Rule::net_name => name = Some(ident(&part)),
-            Rule::statements => {
-                statements = part
-                    .into_inner()
-                    .filter(|p| matches!(p.as_rule(), Rule::statement | Rule::block_statement))
-                    .map(statement)
-                    .collect::<Result<_, _>>()?;
-            }
+            Rule::statements => statements = body(part)?,
             _ => {}
         }
     }
@@ -209,6 +203,14 @@ fn statement(pair: Pair<'_, Rule>) -> Result<Statement, Diagnostic> {
     })
 }
 
+/// The statements of a network's or a block's body, blocks included.
+fn body(pair: Pair<'_, Rule>) -> Result<Vec<Statement>, Diagnostic> {
+    pair.into_inner()
+        .filter(|p| matches!(p.as_rule(), Rule::statement | Rule::block_statement))
+        .map(statement)
+        .collect()
+}
+
 fn block(pair: Pair<'_, Rule>) -> Result<Block, Diagnostic> {
     let span = span_of(&pair);
     let (mut name, mut open, mut statements) = (None, None, Vec::new());
@@ -216,13 +218,7 @@ fn block(pair: Pair<'_, Rule>) -> Result<Block, Diagnostic> {
         match part.as_rule() {
             Rule::block_name => name = Some(ident(&part)),
             Rule::lbrace => open = Some(span_of(&part)),
-            Rule::statements => {
-                statements = part
-                    .into_inner()
-                    .filter(|p| matches!(p.as_rule(), Rule::statement | Rule::block_statement))
-                    .map(statement)
-                    .collect::<Result<_, _>>()?;
-            }
+            Rule::statements => statements = body(part)?,
             _ => {}
         }
     }
