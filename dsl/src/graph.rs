@@ -6,8 +6,9 @@
 //! and the loss at the bottom. In DOT, blocks are opened: every part of a block is its own
 //! path of boxes from the block's input to a join box (`+`, or `concat`), the identity
 //! shortcut of a residual block an arrow that skips the body, and each copy of a `repeat`
-//! is drawn, its boxes named by the copy's index (`stage1.0.conv1`). The SVG is a single
-//! stack, one box per statement, a block as one box.
+//! is drawn, its boxes named by the copy's index (`stage1.0.conv1`). The SVG is laid out
+//! by this module the same way: a chain is a column, a block's parts stand side by side
+//! above their join box.
 //!
 //! ```
 //! let program = axonal_dsl::check_source("Xor { input 2; hidden: dense 8 tanh; dense 1 sigmoid; mse }")
@@ -32,6 +33,8 @@ struct Node {
     title: String,
     /// The second line: its shape and parameter count.
     detail: String,
+    /// The label of the arrows leaving it: the shape it outputs.
+    out: String,
     kind: NodeKind,
 }
 
@@ -53,8 +56,14 @@ fn arrow(shape: &Shape) -> String {
     }
 }
 
-/// An arrow: from, to (node ids) and the shape it carries.
-type Edge = (String, String, String);
+/// An arrow from one box to another (indices into the network's [`Node`]s), carrying the
+/// shape `nodes[from].out`. In the SVG it leaves `from` downwards, runs down the column
+/// centred at `lane` and enters `to` from above.
+struct Edge {
+    from: usize,
+    to: usize,
+    lane: f64,
+}
 
 /// The second line of a box: its output shape and parameter count.
 fn detail(output: &Shape, params: usize, buffers: usize) -> String {
@@ -70,100 +79,94 @@ fn detail(output: &Shape, params: usize, buffers: usize) -> String {
     }
 }
 
-/// The graph of a network with its blocks opened (for DOT): every box, and every arrow.
-fn graph(net: &Network) -> (Vec<Node>, Vec<Edge>) {
+/// The picture of a network with its blocks opened: its boxes, and how they are laid out.
+fn graph(net: &Network) -> (Vec<Node>, Item) {
     let mut nodes = vec![Node {
         id: "input".into(),
         title: "input".into(),
         detail: net.input.batch(),
+        out: arrow(&net.input),
         kind: NodeKind::Input,
     }];
-    let mut edges = Vec::new();
-    let last = chain(
-        &net.nodes,
-        "",
-        ("input".to_string(), net.input.clone()),
-        &mut nodes,
-        &mut edges,
-    );
+    let mut items = vec![Item::Box(0)];
+    chain(&net.nodes, "", &mut nodes, &mut items);
     if let Some(loss) = &net.loss {
         let fused = loss
             .fused
             .map(|a| format!(" (fused with {})", activation_source(a)))
             .unwrap_or_default();
-        edges.push((last.0, loss.field.clone(), arrow(&last.1)));
+        items.push(Item::Box(nodes.len()));
         nodes.push(Node {
             id: loss.field.clone(),
             title: format!("loss: {}", loss_name(loss.kind)),
             detail: format!("scalar{fused}"),
+            out: String::new(),
             kind: NodeKind::Loss,
         });
     }
-    (nodes, edges)
+    (nodes, Item::Stack(items))
 }
 
-/// Adds the boxes of `steps` (ids under `prefix`) after the box `from` (its id and output
-/// shape); returns the last box and its output.
-fn chain(
-    steps: &[crate::ir::Node],
-    prefix: &str,
-    mut from: (String, Shape),
-    nodes: &mut Vec<Node>,
-    edges: &mut Vec<Edge>,
-) -> (String, Shape) {
+/// How boxes (indices into the network's [`Node`]s) are arranged: a box, boxes one below
+/// the other joined by arrows, or parts side by side that all start from the arrow coming
+/// in and meet in a join box below them.
+enum Item {
+    Box(usize),
+    Stack(Vec<Item>),
+    /// A residual, `add` or `concat` block. An empty part is an identity shortcut: an arrow
+    /// from the block's input straight to the join.
+    Split {
+        parts: Vec<Item>,
+        join: usize,
+    },
+}
+
+/// Adds the boxes of `steps` (ids under `prefix`) to `nodes` and their arrangement to `items`.
+fn chain(steps: &[crate::ir::Node], prefix: &str, nodes: &mut Vec<Node>, items: &mut Vec<Item>) {
     use crate::ir::{BlockKind, Node as IrNode};
     for step in steps {
         match step {
             IrNode::Layer(l) => {
                 let id = format!("{prefix}{}", l.field);
+                items.push(Item::Box(nodes.len()));
                 nodes.push(Node {
-                    id: id.clone(),
                     title: format!("{id}: {}", describe(l)),
+                    id,
                     detail: detail(&l.output, l.params(), l.buffers()),
+                    out: arrow(&l.output),
                     kind: NodeKind::Layer,
                 });
-                edges.push((from.0, id.clone(), arrow(&from.1)));
-                from = (id, l.output.clone());
             }
             IrNode::Block(b) => {
                 let path = format!("{prefix}{}", b.field);
-                from = match b.kind {
+                match b.kind {
                     BlockKind::Repeat(n) => {
                         for i in 0..n {
                             let copy = format!("{path}.{i}.");
-                            from = match &b.parts[0].nodes[0] {
+                            match &b.parts[0].nodes[0] {
                                 IrNode::Block(e) if e.kind == BlockKind::Sequence => {
-                                    chain(&e.parts[0].nodes, &copy, from, nodes, edges)
+                                    chain(&e.parts[0].nodes, &copy, nodes, items)
                                 }
-                                IrNode::Block(e) => joined(e, &copy, from, nodes, edges),
-                                layer => {
-                                    chain(std::slice::from_ref(layer), &copy, from, nodes, edges)
-                                }
-                            };
+                                IrNode::Block(e) => items.push(joined(e, &copy, nodes)),
+                                layer => chain(std::slice::from_ref(layer), &copy, nodes, items),
+                            }
                         }
-                        from
                     }
                     BlockKind::Sequence => {
-                        chain(&b.parts[0].nodes, &format!("{path}."), from, nodes, edges)
+                        chain(&b.parts[0].nodes, &format!("{path}."), nodes, items)
                     }
-                    _ => joined(b, &format!("{path}."), from, nodes, edges),
-                };
+                    _ => items.push(joined(b, &format!("{path}."), nodes)),
+                }
             }
         }
     }
-    from
 }
 
-/// A residual, `add` or `concat` block: each part from `from` to the join box `<path>.join`.
-fn joined(
-    block: &crate::ir::Block,
-    path: &str,
-    from: (String, Shape),
-    nodes: &mut Vec<Node>,
-    edges: &mut Vec<Edge>,
-) -> (String, Shape) {
+/// A residual, `add` or `concat` block: its parts side by side above the join box
+/// `<path>.join` (a residual with an identity shortcut has an empty part for it).
+fn joined(block: &crate::ir::Block, path: &str, nodes: &mut Vec<Node>) -> Item {
     use crate::ir::BlockKind;
-    let ends: Vec<(String, Shape)> = block
+    let mut parts: Vec<Item> = block
         .parts
         .iter()
         .map(|part| {
@@ -172,10 +175,14 @@ fn joined(
             } else {
                 format!("{path}{}.", part.name)
             };
-            chain(&part.nodes, &prefix, from.clone(), nodes, edges)
+            let mut items = Vec::new();
+            chain(&part.nodes, &prefix, nodes, &mut items);
+            Item::Stack(items)
         })
         .collect();
-    let id = format!("{path}join");
+    if block.kind == BlockKind::Residual && block.parts.len() == 1 {
+        parts.push(Item::Stack(Vec::new()));
+    }
     let mut title = match block.kind {
         BlockKind::Concat => "concat".to_string(),
         _ => "+".to_string(),
@@ -184,74 +191,143 @@ fn joined(
         title = format!("{title}, {}", activation_source(a));
     }
     nodes.push(Node {
-        id: id.clone(),
+        id: format!("{path}join"),
         title,
         detail: block.output.batch(),
+        out: arrow(&block.output),
         kind: NodeKind::Join,
     });
-    for (end, shape) in &ends {
-        edges.push((end.clone(), id.clone(), arrow(shape)));
+    Item::Split {
+        parts,
+        join: nodes.len() - 1,
     }
-    if block.kind == BlockKind::Residual && block.parts.len() == 1 {
-        edges.push((from.0, id.clone(), arrow(&from.1)));
-    }
-    (id, block.output.clone())
 }
 
-/// The boxes of a network from input to loss, and the width on each arrow between
-/// consecutive boxes (`widths[i]` flows from `nodes[i]` to `nodes[i + 1]`).
-fn nodes(net: &Network) -> (Vec<Node>, Vec<String>) {
-    let mut nodes = vec![Node {
-        id: "input".into(),
-        title: "input".into(),
-        detail: net.input.batch(),
-        kind: NodeKind::Input,
-    }];
-    let mut widths = Vec::new();
-    for node in &net.nodes {
-        widths.push(arrow(node.input()));
-        let (title, params, buffers) = match node {
-            crate::ir::Node::Layer(l) => (
-                format!("{}: {}", l.field, describe(l)),
-                l.params(),
-                l.buffers(),
-            ),
-            crate::ir::Node::Block(b) => (
-                format!("{}: {}", b.field, crate::summary::block_text(b)),
-                b.params(),
-                b.buffers(),
-            ),
-        };
-        let output = node.output().batch();
-        nodes.push(Node {
-            id: node.field().to_string(),
-            title,
-            detail: match (params, buffers) {
-                (0, _) => output,
-                (n, 0) => format!("{output}, {} params", thousands(n)),
-                (n, m) => format!(
-                    "{output}, {} params + {} running stats",
-                    thousands(n),
-                    thousands(m)
-                ),
-            },
-            kind: NodeKind::Layer,
-        });
+/// Where each box is (the centre of its top side) and how wide, and every arrow.
+struct Layout {
+    at: Vec<(f64, f64, f64)>,
+    edges: Vec<Edge>,
+    width: f64,
+    height: f64,
+}
+
+/// Lays out a network's boxes from the top-left corner `(x, y)`.
+fn layout(nodes: &[Node], item: &Item, x: f64, y: f64) -> Layout {
+    let (width, height) = size(nodes, item, 0.0);
+    let mut layout = Layout {
+        at: vec![(0.0, 0.0, 0.0); nodes.len()],
+        edges: Vec::new(),
+        width,
+        height,
+    };
+    place(nodes, item, x + width / 2.0, y, 0.0, None, &mut layout);
+    layout
+}
+
+/// The natural width of a box: room for its longer line of text.
+fn box_width(node: &Node) -> f64 {
+    let longest = node.title.chars().count().max(node.detail.chars().count());
+    (longest as f64 * CHAR_WIDTH + 28.0).max(120.0)
+}
+
+/// The width of the boxes of a column: one width for every box it stacks (and the join
+/// boxes of its blocks), so that a chain reads as a straight column.
+fn column_width(nodes: &[Node], items: &[Item]) -> f64 {
+    items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Box(i) | Item::Split { join: i, .. } => Some(box_width(&nodes[*i])),
+            Item::Stack(_) => None,
+        })
+        .fold(0.0, f64::max)
+}
+
+/// The width and height `item` takes when its boxes are `boxes` wide.
+fn size(nodes: &[Node], item: &Item, boxes: f64) -> (f64, f64) {
+    match item {
+        Item::Box(_) => (boxes, BOX_HEIGHT),
+        Item::Stack(items) if items.is_empty() => (LANE, 0.0),
+        Item::Stack(items) => {
+            let boxes = column_width(nodes, items);
+            items
+                .iter()
+                .map(|i| size(nodes, i, boxes))
+                .fold((0.0, -GAP), |(w, h), (iw, ih)| (w.max(iw), h + GAP + ih))
+        }
+        Item::Split { parts, .. } => {
+            let (w, h) = parts_size(nodes, parts);
+            let above = if h > 0.0 { h + GAP } else { 0.0 };
+            (w.max(boxes), above + BOX_HEIGHT)
+        }
     }
-    if let Some(loss) = &net.loss {
-        widths.push(arrow(net.output()));
-        let fused = loss
-            .fused
-            .map(|a| format!(" (fused with {})", activation_source(a)))
-            .unwrap_or_default();
-        nodes.push(Node {
-            id: loss.field.clone(),
-            title: format!("loss: {}", loss_name(loss.kind)),
-            detail: format!("scalar{fused}"),
-            kind: NodeKind::Loss,
-        });
+}
+
+/// The width of a block's parts side by side, and the height of the tallest.
+fn parts_size(nodes: &[Node], parts: &[Item]) -> (f64, f64) {
+    let sizes = parts.iter().map(|p| size(nodes, p, 0.0));
+    let (w, h) = sizes.fold((-PART_GAP, 0.0f64), |(w, h), (pw, ph)| {
+        (w + PART_GAP + pw, h.max(ph))
+    });
+    (w.max(0.0), h)
+}
+
+/// Places `item` centred at `x` from the height `top`, its boxes `boxes` wide, with an
+/// arrow from the box `from` into it; returns the box its output leaves from.
+fn place(
+    nodes: &[Node],
+    item: &Item,
+    x: f64,
+    top: f64,
+    boxes: f64,
+    from: Option<usize>,
+    layout: &mut Layout,
+) -> Option<usize> {
+    match item {
+        Item::Box(i) => {
+            layout.at[*i] = (x, top, boxes);
+            if let Some(from) = from {
+                layout.edges.push(Edge {
+                    from,
+                    to: *i,
+                    lane: x,
+                });
+            }
+            Some(*i)
+        }
+        Item::Stack(items) => {
+            let boxes = column_width(nodes, items);
+            let (mut from, mut top) = (from, top);
+            for item in items {
+                from = place(nodes, item, x, top, boxes, from, layout);
+                top += size(nodes, item, boxes).1 + GAP;
+            }
+            from
+        }
+        Item::Split { parts, join } => {
+            let (width, height) = parts_size(nodes, parts);
+            let join_top = if height > 0.0 {
+                top + height + GAP
+            } else {
+                top
+            };
+            let mut left = x - width / 2.0;
+            for part in parts {
+                let part_width = size(nodes, part, 0.0).0;
+                let lane = left + part_width / 2.0;
+                let end = place(nodes, part, lane, top, 0.0, from, layout);
+                if let Some(end) = end {
+                    layout.edges.push(Edge {
+                        from: end,
+                        to: *join,
+                        lane,
+                    });
+                }
+                left += part_width + PART_GAP;
+            }
+            layout.at[*join] = (x, join_top, boxes.max(box_width(&nodes[*join])));
+            Some(*join)
+        }
     }
-    (nodes, widths)
 }
 
 /// Graphviz DOT text for every network of a program: one cluster per network, boxes
@@ -263,7 +339,8 @@ pub fn dot(program: &Program) -> String {
     out += "    node [shape=box, style=\"rounded,filled\", fillcolor=\"#e8f0fe\", fontname=\"monospace\"];\n";
     out += "    edge [fontname=\"monospace\", fontsize=10];\n";
     for net in &program.networks {
-        let (nodes, edges) = graph(net);
+        let (nodes, item) = graph(net);
+        let edges = layout(&nodes, &item, 0.0, 0.0).edges;
         let _ = writeln!(out, "    subgraph \"cluster_{}\" {{", dot_escape(&net.name));
         let _ = writeln!(out, "        label=\"{}\";", dot_escape(&net.name));
         for node in &nodes {
@@ -282,13 +359,15 @@ pub fn dot(program: &Program) -> String {
                 dot_escape(&node.detail)
             );
         }
-        for (from, to, width) in &edges {
+        for edge in &edges {
+            let (from, to) = (&nodes[edge.from], &nodes[edge.to]);
             let _ = writeln!(
                 out,
-                "        \"{0}.{1}\" -> \"{0}.{2}\" [label=\"{width}\"];",
+                "        \"{0}.{1}\" -> \"{0}.{2}\" [label=\"{3}\"];",
                 dot_escape(&net.name),
-                dot_escape(from),
-                dot_escape(to)
+                dot_escape(&from.id),
+                dot_escape(&to.id),
+                from.out
             );
         }
         out += "    }\n";
@@ -310,39 +389,43 @@ const GAP: f64 = 38.0;
 const MARGIN: f64 = 20.0;
 const TITLE_HEIGHT: f64 = 34.0;
 const COLUMN_GAP: f64 = 40.0;
+/// Room right of a network's column for the labels of its arrows.
+const LABEL_ROOM: f64 = 90.0;
+/// The space between two parts of a block, side by side.
+const PART_GAP: f64 = 24.0;
+/// The width of an identity shortcut's lane.
+const LANE: f64 = 40.0;
 
 /// A standalone SVG picture of every network of a program, side by side: no Graphviz
-/// needed. Each network is a vertical stack of labelled boxes joined by arrows that carry
-/// the width flowing between them.
+/// needed. Each network is drawn from the input at the top to the loss at the bottom, with
+/// blocks opened as in [`dot`]: a block's parts side by side, meeting in a join box, an
+/// identity shortcut an arrow of its own, every arrow labelled with the shape it carries.
 pub fn svg(program: &Program) -> String {
-    let columns: Vec<(&Network, Vec<Node>, Vec<String>)> = program
+    let mut x = MARGIN;
+    let columns: Vec<(&Network, Vec<Node>, Layout)> = program
         .networks
         .iter()
         .map(|net| {
-            let (nodes, widths) = nodes(net);
-            (net, nodes, widths)
+            let (nodes, item) = graph(net);
+            let name = net.name.chars().count() as f64 * 9.0;
+            let mut layout = layout(&nodes, &item, x, MARGIN + TITLE_HEIGHT);
+            if layout.width < name {
+                for at in &mut layout.at {
+                    at.0 += (name - layout.width) / 2.0;
+                }
+                for edge in &mut layout.edges {
+                    edge.lane += (name - layout.width) / 2.0;
+                }
+                layout.width = name;
+            }
+            // Room right of the column for the labels of its arrows.
+            x += layout.width + COLUMN_GAP + LABEL_ROOM;
+            (net, nodes, layout)
         })
         .collect();
-    let column_width = |net: &Network, nodes: &[Node]| {
-        let longest = nodes
-            .iter()
-            .flat_map(|n| [n.title.chars().count(), n.detail.chars().count()])
-            .chain([net.name.chars().count()])
-            .max()
-            .unwrap_or(0);
-        (longest as f64 * CHAR_WIDTH + 28.0).max(180.0)
-    };
-    let widths: Vec<f64> = columns
-        .iter()
-        .map(|(net, nodes, _)| column_width(net, nodes))
-        .collect();
-    let tallest = columns.iter().map(|(_, n, _)| n.len()).max().unwrap_or(0) as f64;
-    let width = MARGIN * 2.0
-        + widths.iter().sum::<f64>()
-        + COLUMN_GAP * (widths.len().saturating_sub(1)) as f64
-        + 40.0; // room for the width labels right of the last column's arrows
-    let height =
-        MARGIN * 2.0 + TITLE_HEIGHT + tallest * BOX_HEIGHT + (tallest - 1.0).max(0.0) * GAP;
+    let width = x - COLUMN_GAP + MARGIN;
+    let tallest = columns.iter().map(|c| c.2.height).fold(0.0, f64::max);
+    let height = MARGIN * 2.0 + TITLE_HEIGHT + tallest;
 
     let mut out = String::new();
     let _ = writeln!(
@@ -352,30 +435,35 @@ pub fn svg(program: &Program) -> String {
     out += "  <title>axonal network graph</title>\n";
     out += "  <defs>\n    <marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" orient=\"auto-start-reverse\">\n      <path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#5f6368\"/>\n    </marker>\n  </defs>\n";
     out += "  <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-    let mut x = MARGIN;
-    for ((net, nodes, arrows), column) in columns.iter().zip(&widths) {
-        let center = x + column / 2.0;
+    for (net, nodes, layout) in &columns {
         let _ = writeln!(
             out,
             "  <g class=\"network\" id=\"{}\">",
             xml_escape(&net.name)
         );
+        let left = layout
+            .at
+            .iter()
+            .map(|a| a.0 - a.2 / 2.0)
+            .fold(f64::MAX, f64::min);
         let _ = writeln!(
             out,
-            "    <text x=\"{center:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-weight=\"bold\" font-size=\"15\">{}</text>",
+            "    <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-weight=\"bold\" font-size=\"15\">{}</text>",
+            left + layout.width / 2.0,
             MARGIN + 16.0,
             xml_escape(&net.name)
         );
-        for (i, node) in nodes.iter().enumerate() {
-            let top = MARGIN + TITLE_HEIGHT + i as f64 * (BOX_HEIGHT + GAP);
+        for (node, &(center, top, width)) in nodes.iter().zip(&layout.at) {
             let (fill, stroke, rx) = match node.kind {
                 NodeKind::Input => ("#f1f3f4", "#80868b", 22.0),
-                NodeKind::Layer | NodeKind::Join => ("#e8f0fe", "#1a73e8", 6.0),
+                NodeKind::Layer => ("#e8f0fe", "#1a73e8", 6.0),
+                NodeKind::Join => ("#fef7e0", "#f9ab00", 22.0),
                 NodeKind::Loss => ("#fce8e6", "#d93025", 6.0),
             };
             let _ = writeln!(
                 out,
-                "    <g class=\"node\"><rect x=\"{x:.1}\" y=\"{top:.1}\" width=\"{column:.1}\" height=\"{BOX_HEIGHT}\" rx=\"{rx}\" fill=\"{fill}\" stroke=\"{stroke}\"/>"
+                "    <g class=\"node\"><rect x=\"{:.1}\" y=\"{top:.1}\" width=\"{width:.1}\" height=\"{BOX_HEIGHT}\" rx=\"{rx}\" fill=\"{fill}\" stroke=\"{stroke}\"/>",
+                center - width / 2.0
             );
             let _ = writeln!(
                 out,
@@ -389,23 +477,47 @@ pub fn svg(program: &Program) -> String {
                 top + 35.0,
                 xml_escape(&node.detail)
             );
-            if let Some(width) = arrows.get(i) {
-                let (from, to) = (top + BOX_HEIGHT, top + BOX_HEIGHT + GAP);
-                let _ = writeln!(
-                    out,
-                    "    <g class=\"edge\"><line x1=\"{center:.1}\" y1=\"{from:.1}\" x2=\"{center:.1}\" y2=\"{:.1}\" stroke=\"#5f6368\" stroke-width=\"1.5\" marker-end=\"url(#arrow)\"/>",
-                    to - 1.0
-                );
-                let _ = writeln!(
-                    out,
-                    "      <text x=\"{:.1}\" y=\"{:.1}\" fill=\"#5f6368\" font-size=\"11\">{width}</text></g>",
-                    center + 8.0,
-                    from + GAP / 2.0 + 4.0
-                );
+        }
+        for edge in &layout.edges {
+            let (x1, top1, _) = layout.at[edge.from];
+            let (x2, y2, _) = layout.at[edge.to];
+            let (y1, lane, turn) = (top1 + BOX_HEIGHT, edge.lane, GAP / 2.0);
+            // Down from the source, across to the lane, down the lane, across to the
+            // target, down into it: a straight line when all three are one column.
+            let points = [
+                (x1, y1),
+                (x1, y1 + turn),
+                (lane, y1 + turn),
+                (lane, y2 - turn),
+                (x2, y2 - turn),
+                (x2, y2 - 1.0),
+            ];
+            let mut path = String::new();
+            for (i, (x, y)) in points.iter().enumerate() {
+                let _ = write!(path, "{}{x:.1} {y:.1}", if i == 0 { "M " } else { " L " });
             }
+            // The label beside a stretch of line that is the arrow's own: the last drop
+            // into the target when the lane is the target's column (a chain, or a part's
+            // first box), else the first drop out of the source when the lane is the
+            // source's column (a part's last box into the join), else the lane (a shortcut).
+            let (lx, ly) = if (lane - x2).abs() < 0.5 {
+                (x2 + 6.0, y2 - turn / 2.0 + 4.0)
+            } else if (lane - x1).abs() < 0.5 {
+                (x1 + 6.0, y1 + turn / 2.0 + 4.0)
+            } else {
+                (lane + 6.0, (y1 + y2) / 2.0 + 4.0)
+            };
+            let _ = writeln!(
+                out,
+                "    <g class=\"edge\"><path d=\"{path}\" fill=\"none\" stroke=\"#5f6368\" stroke-width=\"1.5\" marker-end=\"url(#arrow)\"/>"
+            );
+            let _ = writeln!(
+                out,
+                "      <text x=\"{lx:.1}\" y=\"{ly:.1}\" fill=\"#5f6368\" font-size=\"11\">{}</text></g>",
+                xml_escape(&nodes[edge.from].out)
+            );
         }
         out += "  </g>\n";
-        x += column + COLUMN_GAP;
     }
     out += "</svg>\n";
     out
@@ -488,6 +600,96 @@ mod tests {
         }
         assert_eq!(edges.len(), 10, "{edges:#?}");
         assert!(dot.contains(r#"label="+, relu\n[batch, 4]""#), "{dot}");
+    }
+
+    /// A drawn box: its title, left, top and width.
+    type Drawn = (String, f64, f64, f64);
+
+    /// The SVG's boxes and its arrows' paths, in document order.
+    fn drawn(svg: &str) -> (Vec<Drawn>, Vec<String>) {
+        let doc = roxmltree::Document::parse(svg).expect("well-formed XML");
+        let class = |n: &roxmltree::Node, c: &str| n.attribute("class") == Some(c);
+        let number = |n: &roxmltree::Node, a: &str| n.attribute(a).unwrap().parse::<f64>().unwrap();
+        let boxes = doc
+            .descendants()
+            .filter(|n| class(n, "node"))
+            .map(|g| {
+                let rect = g.children().find(|n| n.has_tag_name("rect")).unwrap();
+                let title = g.children().find(|n| n.has_tag_name("text")).unwrap();
+                (
+                    title.text().unwrap().to_string(),
+                    number(&rect, "x"),
+                    number(&rect, "y"),
+                    number(&rect, "width"),
+                )
+            })
+            .collect();
+        let paths = doc
+            .descendants()
+            .filter(|n| class(n, "edge"))
+            .map(|g| {
+                let path = g.children().find(|n| n.has_tag_name("path")).unwrap();
+                path.attribute("d").unwrap().to_string()
+            })
+            .collect();
+        (boxes, paths)
+    }
+
+    #[test]
+    fn svg_opens_blocks_like_dot() {
+        let program = program(
+            "N { input 4; r: residual relu { fc: dense 4 tanh } ; \
+             t: concat a: { dense 2 } b: { dense 3; dense 3 }; s: repeat 2 { dense 5 }; mse }",
+        );
+        let (boxes, paths) = drawn(&svg(&program));
+        let dot = dot(&program);
+        // The same boxes and arrows as the DOT picture.
+        let dot_nodes = dot
+            .lines()
+            .filter(|l| l.contains("[label=") && !l.contains(" -> "));
+        assert_eq!(boxes.len(), dot_nodes.count(), "{boxes:#?}");
+        assert_eq!(paths.len(), dot.matches(" -> ").count(), "{paths:#?}");
+        let find = |title: &str| {
+            boxes
+                .iter()
+                .find(|b| b.0.starts_with(title))
+                .unwrap_or_else(|| panic!("no box {title} in {boxes:#?}"))
+        };
+        // Parts side by side: both branches of the concat start at one height, a left of b,
+        // and the join lies below b's longer path.
+        let (a, b, b1, join) = (
+            find("t.a.dense0"),
+            find("t.b.dense0"),
+            find("t.b.dense1"),
+            find("concat"),
+        );
+        assert_eq!(a.2, b.2);
+        assert!(a.1 + 100.0 < b.1, "{a:?} {b:?}");
+        assert!(b1.2 > b.2 && join.2 > b1.2, "{b1:?} {join:?}");
+        // The repeat's copies one below the other, in one column.
+        let (s0, s1) = (find("s.0.dense0"), find("s.1.dense0"));
+        assert!(s0.1 == s1.1 && s1.2 > s0.2);
+        // Two arrows enter the residual's join: the body's, and the identity shortcut's,
+        // which runs right of the body from the input.
+        let (fc, plus) = (find("r.fc"), find("+, relu"));
+        let points = |d: &str| -> Vec<(f64, f64)> {
+            let numbers: Vec<f64> = d
+                .split(|c: char| c == 'M' || c == 'L' || c.is_whitespace())
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            numbers.chunks(2).map(|p| (p[0], p[1])).collect()
+        };
+        let into_join: Vec<Vec<(f64, f64)>> = paths
+            .iter()
+            .map(|d| points(d))
+            .filter(|p| p.last().unwrap().1 == plus.2 - 1.0)
+            .collect();
+        assert_eq!(into_join.len(), 2, "{paths:#?}");
+        let shortcut: Vec<_> = into_join
+            .iter()
+            .filter(|p| p[0].1 < fc.2 && p.iter().any(|q| q.0 > fc.1 + fc.3))
+            .collect();
+        assert_eq!(shortcut.len(), 1, "{paths:#?}");
     }
 
     #[test]

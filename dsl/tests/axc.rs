@@ -195,7 +195,9 @@ fn graph_prints_dot_and_draws_svg() {
         );
         let source = std::fs::read_to_string(&model_path).unwrap();
         let program = axonal_dsl::check_source(&source).unwrap();
-        // One group per network, one box per layer plus input and loss, one arrow between boxes.
+        // One group per network, with the boxes and arrows of the DOT picture: one box per
+        // layer (blocks opened, one per copy of a repeat) and per join, plus input and loss.
+        let dot = axonal_dsl::graph::dot(&program);
         let groups: Vec<_> = root
             .children()
             .filter(|n| n.attribute("class") == Some("network"))
@@ -209,18 +211,21 @@ fn graph_prints_dot_and_draws_svg() {
                     .filter(|n| n.attribute("class") == Some(class))
                     .count()
             };
-            let boxes = 1 + net.nodes.len() + usize::from(net.loss.is_some());
-            assert_eq!(count("node"), boxes, "{name}/{}", net.name);
-            assert_eq!(count("edge"), boxes - 1, "{name}/{}", net.name);
+            let prefix = format!("        \"{}.", net.name);
+            let lines = dot.lines().filter(|l| l.starts_with(&prefix));
+            let (edges, boxes): (Vec<&str>, Vec<&str>) = lines.partition(|l| l.contains(" -> "));
+            assert!(boxes.len() > net.layers().len(), "{name}/{}", net.name);
+            assert_eq!(count("node"), boxes.len(), "{name}/{}", net.name);
+            assert_eq!(count("edge"), edges.len(), "{name}/{}", net.name);
             let texts: Vec<&str> = group.descendants().filter_map(|n| n.text()).collect();
-            // One box per statement of the body: a layer's says its statement, a block's
-            // starts with its field.
+            // A box for every statement of the body: a layer's says its statement, a
+            // block's layers start with the block's field.
             for node in &net.nodes {
                 let title = match node {
                     axonal_dsl::ir::Node::Layer(layer) => {
                         format!("{}: {}", layer.field, axonal_dsl::codegen::describe(layer))
                     }
-                    axonal_dsl::ir::Node::Block(block) => format!("{}: ", block.field),
+                    axonal_dsl::ir::Node::Block(block) => format!("{}.", block.field),
                 };
                 assert!(
                     texts.iter().any(|t| t.starts_with(&title)),
