@@ -8,13 +8,13 @@
 //! <value>` lines, each the median over several epochs, and the ratio block / chain.
 //! `cargo bench -p axonal --bench blocks [-- --quick]`.
 
-use std::hint::black_box;
-use std::time::Instant;
-
-use axonal::ndarray::{s, Array2};
-use axonal::optim::{Optimizer, Sgd};
+use axonal::ndarray::Array2;
 use axonal::rand::Rng;
-use axonal::{Mode, Model, TargetsView};
+use axonal::Model;
+
+#[path = "common/timing.rs"]
+mod timing;
+use timing::{eval_pass, median, sgd_epoch};
 
 axonal::network! {
     /// Four conv-batchnorm-relu layers in a row.
@@ -48,40 +48,16 @@ axonal::network! {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// Microseconds per training step over one epoch of consecutive batches.
 fn train<M: Model<f32>>(net: &mut M, x: &Array2<f32>, labels: &[usize], batch: usize) -> f64 {
-    let mut sgd = Sgd::new(0.01);
-    let n = x.nrows() - x.nrows() % batch;
-    let start = Instant::now();
-    for i in (0..n).step_by(batch) {
-        let xb = x.slice(s![i..i + batch, ..]);
-        net.forward(xb, Mode::Train).unwrap();
-        black_box(
-            net.loss(TargetsView::Labels(&labels[i..i + batch]))
-                .unwrap(),
-        );
-        net.backward(xb).unwrap();
-        sgd.step(net);
-    }
-    start.elapsed().as_secs_f64() * 1e6 / (n / batch) as f64
+    let (time, steps) = sgd_epoch(net, x, labels, batch);
+    time.as_secs_f64() * 1e6 / steps as f64
 }
 
 /// Microseconds per eval-mode forward of a batch.
 fn infer<M: Model<f32>>(net: &mut M, x: &Array2<f32>, batch: usize) -> f64 {
-    let n = x.nrows() - x.nrows() % batch;
-    let start = Instant::now();
-    for i in (0..n).step_by(batch) {
-        black_box(
-            net.forward(x.slice(s![i..i + batch, ..]), Mode::Eval)
-                .unwrap(),
-        );
-    }
-    start.elapsed().as_secs_f64() * 1e6 / (n / batch) as f64
+    let (time, batches) = eval_pass(net, x, batch);
+    time.as_secs_f64() * 1e6 / batches as f64
 }
 
 fn main() {

@@ -15,7 +15,11 @@ use axonal::{Mode, Model, TargetsView};
 
 #[path = "common/lenet.rs"]
 mod lenet;
+#[path = "common/timing.rs"]
+#[allow(dead_code)] // only the median is used here
+mod timing;
 use lenet::Lenet;
+use timing::median;
 
 /// The parts of a step, in the order they run.
 const PARTS: [&str; 18] = [
@@ -38,11 +42,6 @@ const PARTS: [&str; 18] = [
     "infer_total",
     "train_total",
 ];
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 /// Seconds spent in each part over one epoch of training steps, then of eval forwards.
 fn epoch(net: &mut Lenet<f32>, x: &Array2<f32>, labels: &[usize], batch: usize) -> Vec<f64> {

@@ -16,16 +16,19 @@ use std::time::Instant;
 
 use axonal::data::{Dataset, Targets};
 use axonal::ndarray::{s, Array2};
-use axonal::optim::{Optimizer, Sgd};
+use axonal::optim::Sgd;
 use axonal::rand::Rng;
 use axonal::train::{fit, Fit};
-use axonal::{Mode, Model, TargetsView};
+use axonal::{Mode, Model};
 
 #[path = "common/lenet.rs"]
 mod lenet;
 #[path = "common/peak.rs"]
 mod peak;
+#[path = "common/timing.rs"]
+mod timing;
 use lenet::Lenet;
+use timing::{eval_pass, median, sgd_epoch};
 
 /// Multiply-add flops of one LeNet-5 sample's forward pass: conv1 6·25·784, conv2
 /// 16·150·100, dense 400·120 + 120·84 + 84·10, two flops each.
@@ -59,25 +62,10 @@ axonal::network! {
 
 const SAMPLES: usize = 60_000;
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// Samples per second of one epoch of plain SGD over `x` in batches of `batch`.
 fn epoch<M: Model<f32>>(net: &mut M, x: &Array2<f32>, labels: &[usize], batch: usize) -> f64 {
-    let mut sgd = Sgd::new(0.01);
-    let n = x.nrows() - x.nrows() % batch;
-    let start = Instant::now();
-    for i in (0..n).step_by(batch) {
-        let xb = x.slice(s![i..i + batch, ..]);
-        net.forward(xb, Mode::Train).unwrap();
-        net.loss(TargetsView::Labels(&labels[i..i + batch]))
-            .unwrap();
-        net.backward(xb).unwrap();
-        sgd.step(net);
-    }
-    n as f64 / start.elapsed().as_secs_f64()
+    let (time, steps) = sgd_epoch(net, x, labels, batch);
+    (steps * batch) as f64 / time.as_secs_f64()
 }
 
 /// Samples per second of each of `epochs` epochs of [`axonal::train::fit`] with plain SGD in
@@ -94,18 +82,10 @@ fn fit_epochs(net: &mut Mlp<f32>, data: &Dataset<f32>, batch: usize, epochs: usi
         .collect()
 }
 
-/// Samples per second of eval-mode forwards over `x` in batches of `batch` (the network's
-/// buffers are the reused output).
+/// Samples per second of eval-mode forwards over `x` in batches of `batch`.
 fn infer<M: Model<f32>>(net: &mut M, x: &Array2<f32>, batch: usize) -> f64 {
-    let n = x.nrows() - x.nrows() % batch;
-    let start = Instant::now();
-    for i in (0..n).step_by(batch) {
-        black_box(
-            net.forward(x.slice(s![i..i + batch, ..]), Mode::Eval)
-                .unwrap(),
-        );
-    }
-    n as f64 / start.elapsed().as_secs_f64()
+    let (time, batches) = eval_pass(net, x, batch);
+    (batches * batch) as f64 / time.as_secs_f64()
 }
 
 /// Command-line options: `--quick` (fewer repetitions, smaller big-network epoch) and

@@ -4,7 +4,8 @@
 
 use std::time::Instant;
 
-use axonal::{Dataset, Evaluation, History, Model};
+use axonal::ndarray::s;
+use axonal::{Dataset, Evaluation, History, Model, Targets, TargetsView};
 use axonal_examples::classify::{Data, Recipe};
 
 /// The training and test sets of `data`, or `None` with a note when the files are not there
@@ -33,6 +34,16 @@ pub fn load_or_skip(data: Data) -> Option<(Dataset<f32>, Dataset<f32>)> {
         .unwrap_or_else(|err| panic!("{} reads from {}: {err}", data.name, dir.display()));
     assert_eq!((train.len(), test.len()), (60_000, 10_000));
     Some((train, test))
+}
+
+/// The first `n` samples of `data` (a quicker training set for a heavier network).
+#[allow(dead_code)] // each test binary compiles this module; not all of them cut the data
+pub fn first(data: &Dataset<f32>, n: usize) -> Dataset<f32> {
+    let targets = match data.targets().rows(0..n) {
+        TargetsView::Labels(labels) => Targets::Labels(labels.to_vec()),
+        TargetsView::Values(values) => Targets::Values(values.to_owned()),
+    };
+    Dataset::new(data.inputs().slice(s![..n, ..]).to_owned(), targets).expect("rows agree")
 }
 
 /// Trains `net` on `train` as `recipe` says, then scores it on `test`; reports the accuracy
