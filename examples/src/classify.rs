@@ -285,7 +285,11 @@ fn run<N: Model<f32>>(
     );
 
     // Checkpoint round trip: a network built from another seed, loaded from the file, must
-    // score exactly the same (same loss to the last bit, same accuracy).
+    // score exactly the same (same loss to the last bit, same accuracy). The default
+    // `target/` need not exist: `CARGO_TARGET_DIR` may put the build elsewhere.
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
     io::save(&mut net, &args.out)?;
     let mut restored = (example.build)(recipe.seed.wrapping_add(1));
     io::load(&mut restored, &args.out)?;

@@ -64,7 +64,8 @@ const MNIST_HINT: &str = "MNIST (or Fashion-MNIST) is four IDX files, gzipped or
     train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and \
     t10k-labels-idx1-ubyte.gz. Download them from Yann LeCun's MNIST page or a mirror (the \
     files torchvision and Keras fetch are the same), put them in one directory and point the \
-    program at it (the examples take `--data DIR` or the AXONAL_DATA environment variable).";
+    program at it (the examples take `--data DIR`, or the environment variable AXONAL_DATA for \
+    MNIST and AXONAL_FASHION_DATA for Fashion-MNIST).";
 
 /// Reads an IDX images file as one row per image with `rows × columns` pixels (784 for
 /// MNIST), row-major, scaled from 0..=255 to [0, 1] (`pixel / 255`), the usual input scaling
