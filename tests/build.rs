@@ -480,9 +480,11 @@ fn network(
     // Spelt with paths a hostile name cannot shadow: a network may be called `Case`, `f64`.
     let case = format!(
         "super::Case {{ name: {name:?}, source: {src:?}, targets: super::{}, run: |rng, want, batch| \
-         super::check({}::<::core::primitive::f64>::new(rng), |net| {{ {freeze}let _ = net; }}, want, batch, rng) }},",
+         super::check({ty}::<::core::primitive::f64>::new(rng), |net| {{ {freeze}let _ = net; }}, want, batch, rng), \
+         export: |rng, cases| super::export({ty}::<::core::primitive::f32>::new(rng), \
+         {ty}::<::core::primitive::f32>::OUTPUT_SHAPE, {name:?}, rng, cases) }},",
         targets(loss, out),
-        rust(&name),
+        ty = rust(&name),
     );
     (src, case)
 }

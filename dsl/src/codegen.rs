@@ -225,6 +225,7 @@ fn network(net: &Network, names: &mut blocks::Names) -> TokenStream {
         None => (quote!(), quote!()),
     };
     let model_impl = model_impl(net, &runtime, &name, &float);
+    let onnx = proc_macro2::Literal::byte_string(&crate::onnx::export_bytes(net));
     quote! {
         #(#block_structs)*
 
@@ -251,6 +252,9 @@ fn network(net: &Network, names: &mut blocks::Names) -> TokenStream {
             pub const OUTPUT_SHAPE: &'static [::core::primitive::usize] = #output_shape;
             /// Number of trainable parameters.
             pub const PARAMS: ::core::primitive::usize = #params;
+            /// The ONNX graph (opset 17) of what `predict` computes, its weights declared by
+            /// their checkpoint names but not filled: [`::axonal::Model::save_onnx`] fills them.
+            pub const ONNX: &'static [::core::primitive::u8] = #onnx;
 
             /// A network with parameters drawn from the initializers of its source.
             pub fn new<#rng_type: ::axonal::rand::Rng + ?::core::marker::Sized>(
@@ -372,6 +376,10 @@ fn model_impl(
 
             fn output_width(&self) -> #usize {
                 Self::OUTPUT
+            }
+
+            fn onnx_graph(&self) -> #option<&'static [::core::primitive::u8]> {
+                #option::Some(Self::ONNX)
             }
 
             fn forward(

@@ -457,6 +457,23 @@ pub struct Loss {
     pub fused: Option<Activation>,
 }
 
+impl Loss {
+    /// What `predict` applies to the network's output (the runtime's `LossFn::link`): softmax
+    /// for the cross-entropies on logits over classes, sigmoid for `binary_crossentropy` on
+    /// logits, nothing for the others.
+    pub fn link(&self) -> Option<Activation> {
+        match self.kind {
+            LossKind::SoftmaxCe
+            | LossKind::CategoricalCrossentropy { from_logits: true }
+            | LossKind::SparseCategoricalCrossentropy { from_logits: true } => {
+                Some(Activation::Softmax)
+            }
+            LossKind::BinaryCrossentropy { from_logits: true } => Some(Activation::Sigmoid),
+            _ => None,
+        }
+    }
+}
+
 /// How per-sample losses become the training objective.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reduction {

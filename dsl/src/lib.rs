@@ -26,6 +26,7 @@ pub mod format;
 pub mod graph;
 pub mod ir;
 pub mod layers;
+pub mod onnx;
 pub mod parse;
 pub mod summary;
 pub mod tokens;

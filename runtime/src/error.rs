@@ -252,6 +252,15 @@ pub enum Error {
         /// the weights are the last good ones.
         what: String,
     },
+    /// A network could not be exported to ONNX: it has no graph (a hand-written model), or
+    /// its graph and its parameters disagree.
+    #[error("cannot export network `{network}` to ONNX: {message}")]
+    Onnx {
+        /// Name of the network.
+        network: &'static str,
+        /// What went wrong.
+        message: String,
+    },
     /// A plot could not be drawn or written (`History::plot`, feature `plot`).
     #[error("cannot plot to `{}`: {message}", .path.display())]
     Plot {

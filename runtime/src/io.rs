@@ -457,7 +457,7 @@ fn decode<F: Float>(bytes: &[u8], dtype: Dtype) -> Vec<F> {
 /// `path` names (through any symbolic links), fsynced, given the permissions of the file it
 /// replaces, then renamed over it; then fsyncs the directory (where the platform allows) so
 /// that the rename itself survives a crash. Errors name `path` as the user gave it.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let target = follow_links(path).map_err(|e| Error::io("write", path, &e))?;
     let (tmp, mut file) = create_temporary(&target).map_err(|e| Error::io("write", path, &e))?;
     let written = (|| {

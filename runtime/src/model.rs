@@ -267,6 +267,21 @@ pub trait Model<F: Float> {
     {
         crate::io::load(self, path)
     }
+
+    /// The ONNX graph of `predict` without its weights, as the compiler wrote it (the
+    /// generated `Net::ONNX`); `None` for a hand-written model.
+    fn onnx_graph(&self) -> Option<&'static [u8]> {
+        None
+    }
+
+    /// Writes the network as an ONNX model computing `predict`, with the current weights;
+    /// see [`crate::onnx::save`].
+    fn save_onnx(&mut self, path: impl AsRef<Path>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        crate::onnx::save(self, path)
+    }
 }
 
 /// A mutable reference to a model is a model, so generic code over `M: Model<F> + ?Sized`
@@ -278,6 +293,10 @@ impl<F: Float, M: Model<F> + ?Sized> Model<F> for &mut M {
 
     fn input_width(&self) -> usize {
         (**self).input_width()
+    }
+
+    fn onnx_graph(&self) -> Option<&'static [u8]> {
+        (**self).onnx_graph()
     }
 
     fn output_width(&self) -> usize {

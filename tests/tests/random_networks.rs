@@ -10,7 +10,8 @@
 use axonal::gradcheck::{check_input_grad, check_model, GradCheck};
 use axonal::ndarray::Array2;
 use axonal::rand::{rngs::StdRng, Rng, SeedableRng};
-use axonal::{Model, Targets};
+use axonal::{Mode, Model, Targets};
+use axonal_tests::onnx_runtime::{python, Cases};
 
 /// The targets a network's loss needs.
 #[derive(Clone, Copy, Debug)]
@@ -37,6 +38,8 @@ pub struct Case {
     pub targets: Want,
     /// Builds the network and checks it on a batch of this many rows.
     pub run: fn(&mut StdRng, Want, usize) -> Result<(), String>,
+    /// Builds the network in f32 and adds it to the ONNX Runtime cases.
+    pub export: fn(&mut StdRng, &mut Cases),
 }
 
 // Without the prelude, so that the generated code can rely on nothing a module could lack.
@@ -148,6 +151,50 @@ fn every_random_network_passes_a_gradient_check() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Adds `net` to `cases` after one training pass (batchnorm's running statistics move): ONNX
+/// Runtime must agree with `predict` on a random batch.
+fn export<M: Model<f32>>(
+    mut net: M,
+    output_shape: &[usize],
+    name: &str,
+    rng: &mut StdRng,
+    cases: &mut Cases,
+) {
+    let random = |rows, rng: &mut StdRng| {
+        Array2::from_shape_fn((rows, net.input_width()), |_| {
+            rng.random_range(-1.5f32..1.5)
+        })
+    };
+    let warm = random(8, rng);
+    let x = random(6, rng);
+    net.forward(warm.view(), Mode::Train)
+        .expect("a training pass");
+    cases.close(name, &mut net, output_shape, x.view(), 1e-5);
+}
+
+#[test]
+fn every_random_network_runs_in_onnx_runtime() {
+    let Some(python) = python() else { return };
+    let mut cases = Cases::new("random");
+    for (i, case) in generated::CASES.iter().enumerate() {
+        (case.export)(&mut StdRng::seed_from_u64(i as u64), &mut cases);
+    }
+    let checked = cases.check(&python);
+    if let Ok(report) = &checked {
+        eprintln!("{report}");
+    }
+    if let Err(report) = checked {
+        let sources: Vec<String> = generated::CASES
+            .iter()
+            .map(|c| format!("  {}", c.source.trim()))
+            .collect();
+        panic!(
+            "ONNX Runtime disagrees with predict:\n{report}\nThe networks:\n{}",
+            sources.join("\n")
+        );
+    }
 }
 
 #[test]

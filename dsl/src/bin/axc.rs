@@ -21,7 +21,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[command(
     name = "axc",
     version,
-    after_help = "Examples:\n  axc check models/*.nn\n  axc emit models/mnist.nn --out src/mnist.rs\n  axc summary models/mnist.nn\n  axc graph models/mnist.nn --svg mnist.svg\n  axc fmt --check models/*.nn\n\nA source given as `-` is read from standard input. Source files must be regular files (not\ndevices or named pipes) of at most 16 MiB."
+    after_help = "Examples:\n  axc check models/*.nn\n  axc emit models/mnist.nn --out src/mnist.rs\n  axc summary models/mnist.nn\n  axc graph models/mnist.nn --svg mnist.svg\n  axc fmt --check models/*.nn\n  axc export models/mnist.nn --weights mnist.safetensors -o mnist.onnx\n\nA source given as `-` is read from standard input. Source files must be regular files (not\ndevices or named pipes) of at most 16 MiB."
 )]
 struct Cli {
     /// When to colour diagnostics: `auto` colours only a terminal.
@@ -91,6 +91,24 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Write a network with its trained weights as an ONNX model (opset 17) computing
+    /// `predict`.
+    #[command(
+        after_help = "Example:\n  axc export models/mnist.nn --weights mnist.safetensors -o mnist.onnx\n\nThe model's input is `input` and its output `output`, with a symbolic batch; its weights\nkeep their checkpoint names (`fc1.weight`). The checkpoint is the network's safetensors\nfile (`Model::save`), f32 or f64; it must hold exactly the network's tensors."
+    )]
+    Export {
+        /// The `.nn` file of the network.
+        file: PathBuf,
+        /// The network's checkpoint (safetensors).
+        #[arg(long, value_name = "FILE")]
+        weights: PathBuf,
+        /// The ONNX file to write.
+        #[arg(long, short, value_name = "FILE")]
+        out: PathBuf,
+        /// Which network of the source, if it has several.
+        #[arg(long, value_name = "NAME")]
+        network: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -130,6 +148,12 @@ fn main() -> ExitCode {
             print!("{}", tables.join("\n"));
         }
         Command::Graph { file, svg } => ok = graph(&file, svg.as_deref(), color).is_ok(),
+        Command::Export {
+            file,
+            weights,
+            out,
+            network,
+        } => ok = export(&file, &weights, &out, network.as_deref(), color).is_ok(),
         Command::Fmt { files, check } => {
             for file in &files {
                 ok &= fmt(file, check, color).is_ok();
@@ -203,6 +227,56 @@ fn graph(file: &Path, svg: Option<&Path>, color: bool) -> Result<(), Reported> {
             Ok(())
         }
     }
+}
+
+fn export(
+    file: &Path,
+    weights: &Path,
+    out: &Path,
+    network: Option<&str>,
+    color: bool,
+) -> Result<(), Reported> {
+    let source = read(file)?;
+    let program =
+        axonal_dsl::check_source(&source).map_err(|d| report(&d, file, &source, color))?;
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        Reported
+    };
+    let names = || {
+        let names: Vec<&str> = program.networks.iter().map(|n| n.name.as_str()).collect();
+        names.join(", ")
+    };
+    let net = match network {
+        Some(wanted) => program
+            .networks
+            .iter()
+            .find(|n| n.name == wanted)
+            .ok_or_else(|| {
+                fail(format!(
+                    "`{}` has no network `{wanted}`; it has: {}",
+                    name(file),
+                    names()
+                ))
+            })?,
+        None => match program.networks.as_slice() {
+            [net] => net,
+            _ => {
+                return Err(fail(format!(
+                    "`{}` has {} networks: say which with `--network` ({})",
+                    name(file),
+                    program.networks.len(),
+                    names()
+                )))
+            }
+        },
+    };
+    let bytes = std::fs::read(weights)
+        .map_err(|e| fail(format!("cannot read `{}`: {e}", weights.display())))?;
+    let model = axonal_dsl::onnx::export_with_weights(net, &bytes)
+        .map_err(|e| fail(format!("`{}`: {e}", weights.display())))?;
+    axonal_dsl::files::replace(out, &model)
+        .map_err(|e| fail(format!("cannot write `{}`: {e}", out.display())))
 }
 
 fn fmt(file: &Path, check: bool, color: bool) -> Result<(), Reported> {

@@ -11,6 +11,7 @@ use crate::codegen::{float, ident, int};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Activation, Shape};
 use crate::vocab::did_you_mean;
+use axonal_onnx::Graph;
 
 use super::{
     spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random, Role, Sample, Strip,
@@ -262,6 +263,10 @@ impl LayerSpec for ActivationLayer {
         false
     }
 
+    fn onnx(&self, _io: Io<'_>, g: &mut Graph, key: &str, x: &str) -> String {
+        onnx(self.0, g, key, x)
+    }
+
     fn strip_activation(&mut self, activation: Activation) -> Strip {
         if self.0 == activation {
             Strip::Whole
@@ -271,6 +276,98 @@ impl LayerSpec for ActivationLayer {
     }
 
     spec_boilerplate!();
+}
+
+/// Writes activation `a` on the value `x` (per-sample shape `shape`) into `g`, its nodes named
+/// after `base`; returns the output's name (`x` itself for the identity). Activations without
+/// an operator at opset 17 are written out exactly: gelu by `Erf`, gelu_tanh by its formula,
+/// silu as `Sigmoid`·x, mish as `Tanh(Softplus)`·x, step as `Cast(Greater(x, 0))`.
+pub fn onnx(a: Activation, g: &mut Graph, base: &str, x: &str) -> String {
+    use axonal_onnx::attr;
+    let source = activation_source(a);
+    let name = format!("{base}.{}", source.split(' ').next().unwrap_or_default());
+    let unary = |g: &mut Graph, op: &str, x: &str| g.node(op, &name, &[x], vec![]);
+    match a {
+        Activation::Identity => x.to_string(),
+        Activation::Sigmoid => unary(g, "Sigmoid", x),
+        Activation::Tanh => unary(g, "Tanh", x),
+        Activation::Relu => unary(g, "Relu", x),
+        Activation::Softplus => unary(g, "Softplus", x),
+        Activation::LeakyRelu(slope) => {
+            g.node("LeakyRelu", &name, &[x], vec![attr::float("alpha", slope)])
+        }
+        Activation::Elu(alpha) => g.node("Elu", &name, &[x], vec![attr::float("alpha", alpha)]),
+        Activation::Selu => g.node(
+            "Selu",
+            &name,
+            &[x],
+            vec![
+                attr::float("alpha", SELU_ALPHA),
+                attr::float("gamma", SELU_SCALE),
+            ],
+        ),
+        Activation::HardSigmoid => g.node(
+            "HardSigmoid",
+            &name,
+            &[x],
+            vec![attr::float("alpha", 1.0 / 6.0), attr::float("beta", 0.5)],
+        ),
+        Activation::Step => {
+            let zero = g.scalar(&format!("{name}.zero"), 0.0);
+            let positive = g.node("Greater", &name, &[x, &zero], vec![]);
+            g.node("Cast", &name, &[&positive], vec![attr::int("to", 1)])
+        }
+        Activation::Silu => {
+            let s = unary(g, "Sigmoid", x);
+            g.node("Mul", &name, &[x, &s], vec![])
+        }
+        Activation::Mish => {
+            let sp = unary(g, "Softplus", x);
+            let t = unary(g, "Tanh", &sp);
+            g.node("Mul", &name, &[x, &t], vec![])
+        }
+        Activation::Gelu => {
+            // 0.5 · x · (1 + erf(x / √2))
+            let c = g.scalar(&format!("{name}.sqrt2"), std::f64::consts::SQRT_2);
+            let scaled = g.node("Div", &name, &[x, &c], vec![]);
+            let erf = g.node("Erf", &name, &[&scaled], vec![]);
+            half_x_one_plus(g, &name, x, &erf)
+        }
+        Activation::GeluTanh => {
+            // 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))
+            let kappa = g.scalar(&format!("{name}.kappa"), 0.044715);
+            let beta = g.scalar(&format!("{name}.beta"), (2.0 / std::f64::consts::PI).sqrt());
+            let x2 = g.node("Mul", &name, &[x, x], vec![]);
+            let x3 = g.node("Mul", &name, &[&x2, x], vec![]);
+            let k = g.node("Mul", &name, &[&x3, &kappa], vec![]);
+            let inner = g.node("Add", &name, &[x, &k], vec![]);
+            let scaled = g.node("Mul", &name, &[&inner, &beta], vec![]);
+            let t = g.node("Tanh", &name, &[&scaled], vec![]);
+            half_x_one_plus(g, &name, x, &t)
+        }
+        Activation::Softmax | Activation::LogSoftmax => {
+            let op = if a == Activation::Softmax {
+                "Softmax"
+            } else {
+                "LogSoftmax"
+            };
+            // The checker gives softmax only vectors: `[batch, N]`.
+            g.node(op, &name, &[x], vec![attr::int("axis", 1)])
+        }
+    }
+}
+
+/// SELU's constants, as the runtime's `Selu` (PyTorch's).
+const SELU_ALPHA: f64 = 1.673_263_242_354_377_284_817_042_991_671_7;
+const SELU_SCALE: f64 = 1.050_700_987_355_480_493_419_334_985_294_6;
+
+/// 0.5 · x · (1 + t), the end of both gelus.
+fn half_x_one_plus(g: &mut Graph, name: &str, x: &str, t: &str) -> String {
+    let one = g.scalar(&format!("{name}.one"), 1.0);
+    let half = g.scalar(&format!("{name}.half"), 0.5);
+    let t1 = g.node("Add", name, &[t, &one], vec![]);
+    let xt = g.node("Mul", name, &[x, &t1], vec![]);
+    g.node("Mul", name, &[&xt, &half], vec![])
 }
 
 /// The runtime type of an activation (generic over the float type `f` when it has a

@@ -2,6 +2,7 @@
 //! feature of a vector (PyTorch's `BatchNorm1d`) or per channel of a `[C, L]` or `[C, H, W]`
 //! value (`BatchNorm1d`/`BatchNorm2d`): batch statistics in training, running ones in eval.
 
+use axonal_onnx::{attr as onnx_attr, Graph};
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
@@ -155,6 +156,26 @@ impl LayerSpec for BatchNorm {
 
     fn draws(&self) -> bool {
         false
+    }
+
+    /// `BatchNormalization` in inference mode, on the running statistics; ONNX's momentum is
+    /// the weight of the old statistic, 1 − PyTorch's.
+    fn onnx(&self, io: Io<'_>, g: &mut Graph, key: &str, x: &str) -> String {
+        let c = io.input.dims()[0];
+        let inputs: Vec<String> = ["weight", "bias", "running_mean", "running_var"]
+            .iter()
+            .map(|name| g.weight(&format!("{key}.{name}"), &[c]))
+            .collect();
+        let [w, b, m, v] = [&inputs[0], &inputs[1], &inputs[2], &inputs[3]];
+        g.node(
+            "BatchNormalization",
+            key,
+            &[x, w, b, m, v],
+            vec![
+                onnx_attr::float("epsilon", self.eps),
+                onnx_attr::float("momentum", 1.0 - self.momentum),
+            ],
+        )
     }
 
     spec_boilerplate!();

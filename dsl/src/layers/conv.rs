@@ -3,6 +3,7 @@
 //! `[out, in, kh, kw]`); `conv1d` likewise on `[C, L]` values (`nn.Conv1d`). The input
 //! channels can be left out (`conv2d 32 k=3`); `pad=same` keeps the size at stride 1.
 
+use axonal_onnx::Graph;
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
@@ -13,7 +14,9 @@ use crate::diagnostic::Code;
 use crate::ir::{Activation, Init, Shape};
 use crate::Diagnostic;
 
-use super::activation::{activation_new, activation_source, activation_type, sample_activation};
+use super::activation::{
+    activation_new, activation_source, activation_type, onnx as onnx_activation, sample_activation,
+};
 use super::dense::{affine_attrs, strip_final, trailing_activation, with_l2, Affine};
 use super::window::{self, attr, attr_sizes, read_sizes, Sizes, Window};
 use super::{
@@ -444,6 +447,19 @@ impl LayerSpec for Conv {
 
     fn strip_activation(&mut self, activation: Activation) -> Strip {
         strip_final(&mut self.activation, activation)
+    }
+
+    /// `Conv` with the window's kernel, strides, pads and dilations, then the activation.
+    fn onnx(&self, io: Io<'_>, g: &mut Graph, key: &str, x: &str) -> String {
+        let (c_in, c_out) = (io.input.dims()[0], io.output.dims()[0]);
+        let w_dims: Vec<usize> = [c_out, c_in]
+            .into_iter()
+            .chain(self.window.kernel.iter().copied())
+            .collect();
+        let w = g.weight(&format!("{key}.weight"), &w_dims);
+        let b = g.weight(&format!("{key}.bias"), &[c_out]);
+        let y = g.node("Conv", key, &[x, &w, &b], self.window.onnx_attrs(true));
+        onnx_activation(self.activation, g, key, &y)
     }
 
     spec_boilerplate!();

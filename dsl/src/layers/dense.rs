@@ -11,11 +11,14 @@ use crate::diagnostic::Code;
 use crate::ir::{Activation, Init, Shape};
 use crate::Diagnostic;
 
-use super::activation::{activation_new, activation_source, activation_type, sample_activation};
+use super::activation::{
+    activation_new, activation_source, activation_type, onnx as onnx_activation, sample_activation,
+};
 use super::{
     attr, plural, sample_init, spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random,
     Role, Sample, Strip,
 };
+use axonal_onnx::Graph;
 
 /// The `dense` statement.
 pub struct DenseKind;
@@ -288,6 +291,12 @@ impl LayerSpec for Dense {
         true
     }
 
+    /// `Gemm(x, weight, bias, transB=1)`, then the activation.
+    fn onnx(&self, io: Io<'_>, g: &mut Graph, key: &str, x: &str) -> String {
+        let y = gemm(g, key, x, io.input.size(), io.output.size());
+        onnx_activation(self.activation, g, key, &y)
+    }
+
     fn has_penalty(&self) -> bool {
         self.l2 > 0.0
     }
@@ -297,6 +306,19 @@ impl LayerSpec for Dense {
     }
 
     spec_boilerplate!();
+}
+
+/// `x · weightᵀ + bias` for the `[out, in]` weight and `[out]` bias under `key` (PyTorch's
+/// `nn.Linear` as `torch.onnx.export` writes it).
+pub(super) fn gemm(g: &mut Graph, key: &str, x: &str, inputs: usize, outputs: usize) -> String {
+    let w = g.weight(&format!("{key}.weight"), &[outputs, inputs]);
+    let b = g.weight(&format!("{key}.bias"), &[outputs]);
+    g.node(
+        "Gemm",
+        key,
+        &[x, &w, &b],
+        vec![axonal_onnx::attr::int("transB", 1)],
+    )
 }
 
 /// A layer that ends in `own` (`dense 3 softmax`, `conv2d 6 k=5 sigmoid`) without the

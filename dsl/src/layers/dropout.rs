@@ -1,5 +1,6 @@
 //! `dropout 0.5`: inverted dropout of a fraction of the units, active only in training.
 
+use axonal_onnx::Graph;
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
@@ -114,6 +115,12 @@ impl LayerSpec for Dropout {
 
     fn draws(&self) -> bool {
         true
+    }
+
+    /// `Dropout` with its ratio: the identity in inference, kept so the model says it.
+    fn onnx(&self, _io: Io<'_>, g: &mut Graph, key: &str, x: &str) -> String {
+        let ratio = g.scalar(&format!("{key}.ratio"), self.rate);
+        g.node("Dropout", key, &[x, &ratio], vec![])
     }
 
     spec_boilerplate!();

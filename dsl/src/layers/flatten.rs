@@ -3,6 +3,7 @@
 //! order whatever the shape, so `flatten` changes only the shape the checker sees: it has no
 //! runtime field, and the next layer reads the previous layer's output.
 
+use axonal_onnx::Graph;
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
@@ -93,6 +94,16 @@ impl LayerSpec for Flatten {
 
     fn has_field(&self) -> bool {
         false
+    }
+
+    /// `Flatten` from axis 1: `[batch, C·H·W]`.
+    fn onnx(&self, _io: Io<'_>, g: &mut Graph, key: &str, x: &str) -> String {
+        g.node(
+            "Flatten",
+            key,
+            &[x],
+            vec![axonal_onnx::attr::int("axis", 1)],
+        )
     }
 
     spec_boilerplate!();

@@ -1,6 +1,7 @@
 //! `layernorm eps=1e-5`: layer normalization over the whole per-sample shape with a learned
 //! elementwise scale and shift, PyTorch's `nn.LayerNorm(shape, eps)`.
 
+use axonal_onnx::Graph;
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
@@ -115,6 +116,21 @@ impl LayerSpec for LayerNorm {
 
     fn draws(&self) -> bool {
         false
+    }
+
+    /// `LayerNormalization` over every axis but the batch, with the `[shape]` weight and bias.
+    fn onnx(&self, io: Io<'_>, g: &mut Graph, key: &str, x: &str) -> String {
+        let w = g.weight(&format!("{key}.weight"), io.input.dims());
+        let b = g.weight(&format!("{key}.bias"), io.input.dims());
+        g.node(
+            "LayerNormalization",
+            key,
+            &[x, &w, &b],
+            vec![
+                axonal_onnx::attr::int("axis", 1),
+                axonal_onnx::attr::float("epsilon", self.eps),
+            ],
+        )
     }
 
     spec_boilerplate!();

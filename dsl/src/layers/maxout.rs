@@ -1,5 +1,6 @@
 //! `maxout 128->64 k=2`: the maximum over k affine pieces per output unit.
 
+use axonal_onnx::{attr as onnx_attr, Graph};
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
@@ -180,6 +181,21 @@ impl LayerSpec for Maxout {
 
     fn draws(&self) -> bool {
         true
+    }
+
+    /// `k` affine maps in one `Gemm` (`[out·k, in]`, each unit's pieces side by side, as the
+    /// runtime stores them), then the maximum over each unit's pieces.
+    fn onnx(&self, io: Io<'_>, g: &mut Graph, key: &str, x: &str) -> String {
+        let out = io.output.size();
+        let z = super::dense::gemm(g, key, x, io.input.size(), out * self.k);
+        let shape = g.ints(&format!("{key}.pieces"), &[0, out as i64, self.k as i64]);
+        let pieces = g.node("Reshape", key, &[&z, &shape], vec![]);
+        g.node(
+            "ReduceMax",
+            key,
+            &[&pieces],
+            vec![onnx_attr::ints("axes", &[2]), onnx_attr::int("keepdims", 0)],
+        )
     }
 
     spec_boilerplate!();

@@ -15,6 +15,7 @@
 use std::any::Any;
 use std::fmt::Debug;
 
+use axonal_onnx::Graph;
 use proc_macro2::{Ident, TokenStream};
 
 use crate::ast::Statement;
@@ -179,6 +180,10 @@ pub trait LayerSpec: Debug + Send + Sync + Any {
     }
     /// Whether [`LayerSpec::constructor`] uses `rng`.
     fn draws(&self) -> bool;
+    /// Writes what `predict` computes into the ONNX graph `g` as nodes reading the value `x`,
+    /// with the layer's weights declared under its checkpoint key (`key.weight`); returns the
+    /// name of the output value. See `crate::onnx`.
+    fn onnx(&self, io: Io<'_>, g: &mut Graph, key: &str, x: &str) -> String;
     /// Whether the layer adds a penalty to the loss (its field has `penalty()`).
     fn has_penalty(&self) -> bool {
         false

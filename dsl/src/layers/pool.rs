@@ -3,6 +3,7 @@
 //! defaulting to the window), and `global_avgpool` (`[C, …]` → `[C]`, the mean of each
 //! channel). No parameters.
 
+use axonal_onnx::{attr as onnx_attr, Graph};
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
@@ -391,6 +392,21 @@ impl LayerSpec for Pool {
         false
     }
 
+    /// `MaxPool`, or `AveragePool` with the same `count_include_pad`.
+    fn onnx(&self, _io: Io<'_>, g: &mut Graph, key: &str, x: &str) -> String {
+        match self.op {
+            PoolOp::Max => g.node("MaxPool", key, &[x], self.window.onnx_attrs(true)),
+            PoolOp::Avg { count_include_pad } => {
+                let mut attrs = self.window.onnx_attrs(false);
+                attrs.push(onnx_attr::int(
+                    "count_include_pad",
+                    count_include_pad.into(),
+                ));
+                g.node("AveragePool", key, &[x], attrs)
+            }
+        }
+    }
+
     spec_boilerplate!();
 }
 
@@ -484,6 +500,12 @@ impl LayerSpec for GlobalAvgPool {
 
     fn draws(&self) -> bool {
         false
+    }
+
+    /// `GlobalAveragePool` (`[C, 1, …]`), then `Flatten` to `[C]`.
+    fn onnx(&self, _io: Io<'_>, g: &mut Graph, key: &str, x: &str) -> String {
+        let pooled = g.node("GlobalAveragePool", key, &[x], vec![]);
+        g.node("Flatten", key, &[&pooled], vec![onnx_attr::int("axis", 1)])
     }
 
     spec_boilerplate!();

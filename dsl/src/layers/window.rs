@@ -133,6 +133,23 @@ pub(super) fn attr_sizes(
 }
 
 impl Window {
+    /// The window as ONNX attributes: `kernel_shape`, `strides`, `pads` (begin then end of
+    /// every axis: the same padding on both sides), and `dilations` if `dilations` (ONNX's
+    /// `AveragePool` takes none before opset 19, and the language has none for it).
+    pub fn onnx_attrs(&self, dilations: bool) -> Vec<axonal_onnx::proto::AttributeProto> {
+        use axonal_onnx::attr::ints;
+        let pads: Vec<usize> = self.pad.iter().chain(&self.pad).copied().collect();
+        let mut attrs = vec![
+            ints("kernel_shape", &self.kernel),
+            ints("strides", &self.stride),
+            ints("pads", &pads),
+        ];
+        if dilations {
+            attrs.push(ints("dilations", &self.dilation));
+        }
+        attrs
+    }
+
     /// Output size of each axis for an input of `input`, by PyTorch's rule
     /// `⌊(in + 2·pad − dilation·(kernel − 1) − 1) / stride⌋ + 1`; `None` for an axis the
     /// window does not fit.
