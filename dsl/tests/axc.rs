@@ -509,7 +509,7 @@ fn sources_are_regular_files_of_bounded_size() {
 
 #[test]
 fn every_subcommand_has_help_with_an_example() {
-    for sub in ["check", "emit", "summary", "graph", "fmt"] {
+    for sub in ["check", "emit", "summary", "graph", "fmt", "export"] {
         let (code, out, err) = axc(&[sub, "--help"]);
         assert_eq!(code, 0, "{sub}: {err}");
         assert!(out.contains("Usage: axc"), "{sub}: {out}");
@@ -524,9 +524,124 @@ fn every_subcommand_has_help_with_an_example() {
     }
     let (code, out, _) = axc(&["--help"]);
     assert_eq!(code, 0);
-    for sub in ["check", "emit", "summary", "graph", "fmt"] {
+    for sub in ["check", "emit", "summary", "graph", "fmt", "export"] {
         assert!(out.contains(sub), "{out}");
     }
     let (code, _, err) = axc(&["emit"]);
     assert_eq!(code, 2, "{err}");
+}
+
+/// A safetensors checkpoint of f32 tensors (name, shape), each filled with 0.5, 1.5, 2.5, ….
+fn checkpoint(tensors: &[(&str, Vec<usize>)]) -> Vec<u8> {
+    use safetensors::tensor::TensorView;
+    let data: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(_, shape)| {
+            (0..shape.iter().product::<usize>())
+                .flat_map(|i| (i as f32 + 0.5).to_le_bytes())
+                .collect()
+        })
+        .collect();
+    let views: Vec<(&str, TensorView<'_>)> = tensors
+        .iter()
+        .zip(&data)
+        .map(|((name, shape), bytes)| {
+            let view = TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes).unwrap();
+            (*name, view)
+        })
+        .collect();
+    safetensors::serialize(views, None).unwrap()
+}
+
+#[test]
+fn export_writes_onnx_with_the_checkpoint_and_refuses_one_that_does_not_fit() {
+    let dir = scratch("export");
+    let source = dir.join("tiny.nn");
+    std::fs::write(
+        &source,
+        "Tiny { input 2; fc: dense 3 relu; out: dense 1; mse }\nOther { input 1; dense 1 }\n",
+    )
+    .unwrap();
+    let good = [
+        ("fc.weight", vec![3, 2]),
+        ("fc.bias", vec![3]),
+        ("out.weight", vec![1, 3]),
+        ("out.bias", vec![1]),
+    ];
+    let weights = dir.join("tiny.safetensors");
+    std::fs::write(&weights, checkpoint(&good)).unwrap();
+    let model = dir.join("tiny.onnx");
+    let (src, w, m) = (
+        source.to_str().unwrap(),
+        weights.to_str().unwrap(),
+        model.to_str().unwrap(),
+    );
+
+    // Two networks: say which.
+    let (code, _, err) = axc(&["export", src, "--weights", w, "-o", m]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("has 2 networks") && err.contains("Tiny, Other"),
+        "{err}"
+    );
+    let (code, _, err) = axc(&["export", src, "--weights", w, "-o", m, "--network", "Nope"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no network `Nope`"), "{err}");
+    assert!(!model.exists());
+
+    let (code, _, err) = axc(&["export", src, "--weights", w, "-o", m, "--network", "Tiny"]);
+    assert_eq!(code, 0, "{err}");
+    let onnx = axonal_onnx::decode(&std::fs::read(&model).unwrap()).unwrap();
+    let graph = onnx.graph.unwrap();
+    let fc = graph
+        .initializer
+        .iter()
+        .find(|t| t.name == "fc.weight")
+        .unwrap();
+    assert_eq!(fc.dims, [3, 2]);
+    let values: Vec<f32> = fc
+        .raw_data
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    assert_eq!(values, [0.5, 1.5, 2.5, 3.5, 4.5, 5.5]);
+    let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
+    assert_eq!(ops, ["Gemm", "Relu", "Gemm"]);
+    assert_eq!(graph.output[0].name, "output");
+
+    // A checkpoint of another network: every problem named, nothing written.
+    std::fs::remove_file(&model).unwrap();
+    let bad = [
+        ("fc.weight", vec![2, 3]),
+        ("fc.bias", vec![3]),
+        ("out.weight", vec![1, 3]),
+        ("extra.weight", vec![1]),
+    ];
+    std::fs::write(&weights, checkpoint(&bad)).unwrap();
+    let (code, _, err) = axc(&["export", src, "--weights", w, "-o", m, "--network", "Tiny"]);
+    assert_eq!(code, 1, "{err}");
+    for problem in [
+        "`fc.weight` has shape [2, 3], the network's is [3, 2]",
+        "`out.bias` is missing",
+        "`extra.weight` is not a tensor of network `Tiny`",
+    ] {
+        assert!(err.contains(problem), "{problem}: {err}");
+    }
+    assert!(!model.exists());
+    std::fs::write(&weights, b"not safetensors").unwrap();
+    let (code, _, err) = axc(&["export", src, "--weights", w, "-o", m, "--network", "Tiny"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not a safetensors checkpoint"), "{err}");
+    let (code, _, err) = axc(&[
+        "export",
+        src,
+        "--weights",
+        "/nonexistent",
+        "-o",
+        m,
+        "--network",
+        "Tiny",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot read `/nonexistent`"), "{err}");
 }

@@ -127,7 +127,7 @@ fn usage<N>(example: &Example<N>) -> String {
   --lr X        Adam's learning rate at the first epoch (default {lr}), annealed to 0
   --seed N      seed of the initial weights, the dropout masks and the shuffling (default {seed})
   --out FILE    checkpoint to write (default target/{name}.safetensors); the curves go to
-                FILE with the extension .png",
+                FILE with the extension .png, the ONNX model to FILE with .onnx",
         data = data.name,
         env = data.env,
         shared = data.shared,
@@ -306,6 +306,16 @@ fn run<N: Model<f32>>(
         args.out.display(),
         100.0 * again.accuracy.unwrap_or(f64::NAN),
         again.loss
+    );
+
+    // The same network for ONNX Runtime, tract, Triton…: it computes what `predict` does.
+    let onnx = args.out.with_extension("onnx");
+    net.save_onnx(&onnx)?;
+    println!(
+        "wrote the ONNX model (opset 17) to {}: input `input` [batch, {}], output `output` \
+         (class probabilities)",
+        onnx.display(),
+        net.input_width()
     );
 
     let png = args.out.with_extension("png");

@@ -195,3 +195,30 @@ fn every_example_and_snapshot_network_runs_in_onnx_runtime() {
         Err(report) => panic!("ONNX Runtime disagrees with predict:\n{report}"),
     }
 }
+
+#[test]
+fn axc_export_writes_what_save_onnx_writes() {
+    // The same graph and weights by both routes: from the network in memory, and from its
+    // source and checkpoint (what `axc export` does).
+    let dir = std::env::temp_dir().join(format!("axonal-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut net = ex::resnet::ResNet::<f32>::seeded(3);
+    let x = batch(&net, 8, &mut StdRng::seed_from_u64(1));
+    net.forward(x.view(), Mode::Train).unwrap();
+    let checkpoint = dir.join("resnet.safetensors");
+    net.save(&checkpoint).unwrap();
+    let program = axonal_dsl::check_source(include_str!("../../examples/models/resnet.nn"))
+        .expect("the example checks");
+    let bytes = std::fs::read(&checkpoint).unwrap();
+    let exported = axonal_dsl::onnx::export_with_weights(&program.networks[0], &bytes).unwrap();
+    assert_eq!(exported, axonal::onnx::to_bytes(&mut net).unwrap());
+
+    // Another network's checkpoint: refused, naming the tensors.
+    let mut other = ex::mnist::Mnist::<f32>::seeded(1);
+    other.save(&checkpoint).unwrap();
+    let bytes = std::fs::read(&checkpoint).unwrap();
+    let err = axonal_dsl::onnx::export_with_weights(&program.networks[0], &bytes).unwrap_err();
+    assert!(err.contains("`stem.weight` is missing"), "{err}");
+    assert!(err.contains("is not a tensor of network `ResNet`"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -79,3 +79,20 @@ pub fn assert_loss_falls(history: &History) {
         "training loss per epoch: {losses:?}"
     );
 }
+
+/// Exports the trained `net` to ONNX and runs it on the whole `test` set in ONNX Runtime,
+/// which must give the same class as `predict` on at least 99.99% of the images (skipped
+/// with a note without the ONNX Python on a developer's machine; see
+/// `axonal_tests::onnx_runtime`).
+#[allow(dead_code)] // each test binary compiles this module; not all of them export
+pub fn assert_onnx_runtime_agrees<N: Model<f32>>(name: &str, net: &mut N, test: &Dataset<f32>) {
+    use axonal_tests::onnx_runtime::{python, Cases};
+    let Some(python) = python() else { return };
+    let mut cases = Cases::new(name);
+    let classes = net.output_width();
+    cases.argmax(name, net, &[classes], test.inputs(), 0.9999);
+    match cases.check(&python) {
+        Ok(report) => eprintln!("{report}"),
+        Err(report) => panic!("ONNX Runtime disagrees with predict on {name}:\n{report}"),
+    }
+}
