@@ -8,7 +8,9 @@ case this script runs `onnx.checker` (full check) and strict shape inference, ch
 inferred output shape is `[batch, …]` as axonal says, runs the model in ONNX Runtime (CPU) and
 compares: mode `close` wants |ort − predict| ≤ tol·(1 + |predict|) everywhere, mode `argmax`
 wants the same argmax on at least `agree` of the rows. It prints one line per case and exits 1
-if any case fails. Versions are pinned in scripts/requirements-onnx.txt.
+if any case fails. When the `tract` wheel is installed (it is in scripts/requirements-onnx.txt)
+every `close` case also runs in tract, Sonos's Rust engine, and must agree as ONNX Runtime
+does. Versions are pinned in scripts/requirements-onnx.txt.
 """
 
 import json
@@ -18,6 +20,11 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import shape_inference
+
+try:
+    import tract
+except ImportError:  # optional: the checks run without it
+    tract = None
 
 
 def dims(value_info):
@@ -53,6 +60,14 @@ def check(case):
     note = f"worst scaled error {worst:.2e} on {rows} rows"
     if not np.isfinite(got).all() or worst > case["tol"]:
         return f"{note} > {case['tol']}", note
+    if tract is not None:
+        runnable = tract.onnx().load(case["onnx"]).into_model().into_runnable()
+        by_tract = runnable.run([x])[0].to_numpy().reshape(rows, -1)
+        off = np.abs(by_tract.astype(np.float64) - want) / (1.0 + np.abs(want))
+        tract_worst = float(off.max()) if off.size else 0.0
+        note += f", tract {tract_worst:.2e}"
+        if not np.isfinite(by_tract).all() or tract_worst > case["tol"]:
+            return f"tract: worst scaled error {tract_worst:.2e} > {case['tol']}", note
     return None, note
 
 
@@ -70,8 +85,10 @@ def main():
             print(f"FAIL {case['name']}: {problem}")
         else:
             print(f"ok   {case['name']}: {note}")
-    print(f"{len(manifest['cases']) - failed} of {len(manifest['cases'])} models agree "
-          f"(onnx {onnx.__version__}, onnxruntime {ort.__version__})")
+    engines = f"onnx {onnx.__version__}, onnxruntime {ort.__version__}"
+    if tract is not None:
+        engines += f", tract {tract.version()}"
+    print(f"{len(manifest['cases']) - failed} of {len(manifest['cases'])} models agree ({engines})")
     sys.exit(1 if failed else 0)
 
 

@@ -546,6 +546,16 @@ fn main() {
     if let Err(err) = axonal_dsl::build::compile(["models/private_or.nn"]) {
         panic!("{err}");
     }
+    // The sources `axc import` made of PyTorch-exported models (fixtures/onnx), for
+    // tests/onnx_import.rs, which checks that importing still gives exactly these.
+    let imported = [
+        "models/torch_cnn.nn",
+        "models/torch_resnet.nn",
+        "models/torch_mlp.nn",
+    ];
+    if let Err(err) = axonal_dsl::build::compile(imported) {
+        panic!("{err}");
+    }
 }
 
 /// Writes `kinds.rs` for `tests/kinds.rs`: one network per example of every registered layer

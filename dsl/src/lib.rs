@@ -30,6 +30,7 @@ pub mod onnx;
 pub mod parse;
 pub mod summary;
 pub mod tokens;
+pub mod torch;
 pub mod vocab;
 
 pub use diagnostic::{Code, Diagnostic};

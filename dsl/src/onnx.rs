@@ -9,6 +9,8 @@
 //! Joins: a `residual` block ends in `Add`, an `add` block in `Sum` (so that an import can tell
 //! them apart), a `concat` block in `Concat` along axis 1 (channels, or features).
 
+pub mod import;
+
 use axonal_onnx::proto::ModelProto;
 use axonal_onnx::{attr, Graph};
 
@@ -18,13 +20,51 @@ use crate::layers::activation;
 /// The network's graph at opset [`axonal_onnx::OPSET`], weights declared but not filled.
 pub fn export(net: &Network) -> ModelProto {
     let mut g = Graph::new(&net.name);
-    let x = g.input("input", net.input.dims());
+    let x = g.input(net.input.dims());
     let mut y = nodes(&mut g, &net.nodes, "", x);
     if let Some(link) = net.loss.as_ref().and_then(|l| l.link()) {
         y = activation::onnx(link, &mut g, "link", &y);
     }
-    g.output(&y, "output", net.output().dims());
-    g.model("axonal", env!("CARGO_PKG_VERSION"))
+    g.output(&y, net.output().dims());
+    let mut model = g.model("axonal", env!("CARGO_PKG_VERSION"));
+    // ONNX has no losses: the statement rides along for `axc import`.
+    if let Some(loss) = &net.loss {
+        model
+            .metadata_props
+            .push(axonal_onnx::proto::StringStringEntryProto {
+                key: LOSS_KEY.into(),
+                value: loss_source(loss),
+            });
+    }
+    model
+}
+
+/// The metadata key under which an exported model keeps its network's loss statement.
+pub const LOSS_KEY: &str = "axonal.loss";
+
+/// The loss as a statement (on logits when a softmax or sigmoid was fused into it):
+/// `huber delta=0.5 reduction=sum`.
+pub fn loss_source(loss: &crate::ir::Loss) -> String {
+    use crate::ir::{LossKind, Reduction};
+    let mut text = crate::codegen::loss_name(loss.kind).to_string();
+    match loss.kind {
+        LossKind::MulticlassHinge { margin } if margin != 1.0 => {
+            text += &format!(" margin={margin}")
+        }
+        LossKind::Huber { delta } if delta != 1.0 => text += &format!(" delta={delta}"),
+        LossKind::BinaryCrossentropy { from_logits: true }
+        | LossKind::CategoricalCrossentropy { from_logits: true }
+        | LossKind::SparseCategoricalCrossentropy { from_logits: true } => {
+            text += " from_logits=true"
+        }
+        _ => {}
+    }
+    match loss.reduction {
+        Reduction::Mean => {}
+        Reduction::Sum => text += " reduction=sum",
+        Reduction::None => text += " reduction=none",
+    }
+    text
 }
 
 /// The graph's bytes, as the generated network carries them.

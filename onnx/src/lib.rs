@@ -31,6 +31,12 @@ pub const IR_VERSION: i64 = 8;
 /// The name of a graph's batch dimension.
 pub const BATCH: &str = "batch";
 
+/// The name of a graph's input.
+pub const INPUT: &str = "input";
+
+/// The name of a graph's output.
+pub const OUTPUT: &str = "output";
+
 /// What can go wrong with an ONNX model.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -95,7 +101,9 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// An empty graph called `name` (the network's name).
+    /// An empty graph called `name` (the network's name). The names [`INPUT`] and
+    /// [`OUTPUT`] are kept for the graph's input and output: a node that asks for one gets
+    /// `input_2`, `output_2`.
     pub fn new(name: &str) -> Self {
         Graph {
             name: name.into(),
@@ -103,7 +111,7 @@ impl Graph {
             initializers: Vec::new(),
             inputs: Vec::new(),
             outputs: Vec::new(),
-            names: HashSet::new(),
+            names: [INPUT, OUTPUT].map(String::from).into_iter().collect(),
         }
     }
 
@@ -119,17 +127,17 @@ impl Graph {
         name
     }
 
-    /// Declares the graph's input `name`: f32, `[batch, dims…]` with a symbolic batch.
-    pub fn input(&mut self, name: &str, dims: &[usize]) -> String {
-        let name = self.fresh(name);
-        self.inputs.push(value_info(&name, dims));
-        name
+    /// Declares the graph's input, [`INPUT`]: f32, `[batch, dims…]` with a symbolic batch.
+    pub fn input(&mut self, dims: &[usize]) -> String {
+        self.inputs.push(value_info(INPUT, dims));
+        INPUT.to_string()
     }
 
-    /// Makes `value` the graph's output, called `name`, of per-sample shape `dims`. The node
-    /// that computes `value` is renamed to write `name` directly; an input passed straight
-    /// through gets an `Identity`.
-    pub fn output(&mut self, value: &str, name: &str, dims: &[usize]) {
+    /// Makes `value` the graph's output, [`OUTPUT`], of per-sample shape `dims`. The node
+    /// that computes `value` is renamed to write it directly; an input passed straight through
+    /// (or a value also read elsewhere) gets an `Identity`.
+    pub fn output(&mut self, value: &str, dims: &[usize]) {
+        let name = OUTPUT.to_string();
         let produced = self
             .nodes
             .iter()
@@ -138,8 +146,7 @@ impl Graph {
             .nodes
             .iter()
             .any(|n| n.input.iter().any(|i| i == value));
-        let name = if produced && !read && !self.names.contains(name) {
-            let name = self.fresh(name);
+        if produced && !read {
             let node = self
                 .nodes
                 .iter_mut()
@@ -150,18 +157,15 @@ impl Graph {
                     *o = name.clone();
                 }
             }
-            name
         } else {
-            let out = self.fresh(name);
             self.nodes.push(NodeProto {
                 input: vec![value.into()],
-                output: vec![out.clone()],
-                name: out.clone(),
+                output: vec![name.clone()],
+                name: name.clone(),
                 op_type: "Identity".into(),
                 ..Default::default()
             });
-            out
-        };
+        }
         self.outputs.push(value_info(&name, dims));
     }
 

@@ -142,7 +142,8 @@ impl Cases {
     }
 
     /// Runs `scripts/check_onnx.py` on the cases with `python`; returns its report, or the
-    /// report as the error if a case failed. The files are removed when all is well.
+    /// report as the error if a case failed. The files are removed when all is well, unless
+    /// `AXONAL_ONNX_KEEP` is set.
     pub fn check(self, python: &Path) -> Result<String, String> {
         let manifest = self.dir.join("manifest.json");
         let text = format!("{{\"cases\": [\n{}\n]}}\n", self.json.join(",\n"));
@@ -158,7 +159,10 @@ impl Cases {
             String::from_utf8_lossy(&out.stderr)
         );
         if out.status.success() {
-            let _ = std::fs::remove_dir_all(&self.dir);
+            // AXONAL_ONNX_KEEP keeps the models to look at (or to seed the import fuzzer).
+            if std::env::var_os("AXONAL_ONNX_KEEP").is_none() {
+                let _ = std::fs::remove_dir_all(&self.dir);
+            }
             Ok(report)
         } else {
             Err(report)

@@ -237,3 +237,62 @@ fn the_generator_covers_the_language() {
         );
     }
 }
+
+#[test]
+fn every_random_network_comes_back_from_onnx_import() {
+    // Exported with distinct weights, imported, exported again: the same model, byte for
+    // byte (graph, names, weights, loss), whatever the labels and blocks.
+    let mut failures = Vec::new();
+    for case in generated::CASES {
+        let program = axonal_dsl::check_source(case.source).expect("generated networks check");
+        let net = &program.networks[0];
+        if net.name == "pub" {
+            // Only `pub pub { … }` can name a network `pub`; an import, which cannot know
+            // the visibility, refuses the name (tested in dsl/tests/onnx_import.rs).
+            continue;
+        }
+        let mut model = axonal_dsl::onnx::export(net);
+        let mut seed = 7u32;
+        axonal_onnx::fill(&mut model, |name| {
+            let (_, dims) = axonal_onnx::weights(&axonal_dsl::onnx::export(net))
+                .into_iter()
+                .find(|(n, _)| n == name)?;
+            let n: i64 = dims.iter().product();
+            Some(
+                (0..n)
+                    .map(|_| {
+                        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                        (seed >> 8) as f32 / 16_777_216.0 - 0.5
+                    })
+                    .collect(),
+            )
+        })
+        .expect("every weight filled");
+        let bytes = axonal_onnx::encode(&model);
+        let back = match axonal_dsl::onnx::import::import(&bytes, &net.name) {
+            Ok(back) => back,
+            Err(e) => {
+                failures.push(format!("{}: {e}\n  {}", case.name, case.source.trim()));
+                continue;
+            }
+        };
+        let again = axonal_dsl::check_source(&back.source).expect("an import checks");
+        let mut model = axonal_dsl::onnx::export(&again.networks[0]);
+        axonal_onnx::fill(&mut model, |name| {
+            back.weights
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .map(|(_, _, v)| v.clone())
+        })
+        .expect("the import's weights fill its network");
+        if axonal_onnx::encode(&model) != bytes {
+            failures.push(format!(
+                "{}: imports as a different model\n  {}\n  imported: {}",
+                case.name,
+                case.source.trim(),
+                back.source
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -21,7 +21,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[command(
     name = "axc",
     version,
-    after_help = "Examples:\n  axc check models/*.nn\n  axc emit models/mnist.nn --out src/mnist.rs\n  axc summary models/mnist.nn\n  axc graph models/mnist.nn --svg mnist.svg\n  axc fmt --check models/*.nn\n  axc export models/mnist.nn --weights mnist.safetensors -o mnist.onnx\n\nA source given as `-` is read from standard input. Source files must be regular files (not\ndevices or named pipes) of at most 16 MiB."
+    after_help = "Examples:\n  axc check models/*.nn\n  axc emit models/mnist.nn --out src/mnist.rs\n  axc emit --torch models/mnist.nn --out mnist_torch.py\n  axc summary models/mnist.nn\n  axc graph models/mnist.nn --svg mnist.svg\n  axc fmt --check models/*.nn\n  axc export models/mnist.nn --weights mnist.safetensors -o mnist.onnx\n  axc import model.onnx -o model.nn --weights model.safetensors\n\nA source given as `-` is read from standard input. Source files must be regular files (not\ndevices or named pipes) of at most 16 MiB."
 )]
 struct Cli {
     /// When to colour diagnostics: `auto` colours only a terminal.
@@ -49,9 +49,10 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Print the Rust code generated for a source (what `build.rs` writes).
+    /// Print the Rust code generated for a source (what `build.rs` writes), or with `--torch`
+    /// the PyTorch modules of its networks.
     #[command(
-        after_help = "Examples:\n  axc emit models/xor.nn\n  axc emit models/xor.nn --out src/xor.rs"
+        after_help = "Examples:\n  axc emit models/xor.nn\n  axc emit models/xor.nn --out src/xor.rs\n  axc emit --torch models/mnist.nn --out mnist_torch.py\n\nWith `--torch`, each network is a Python `nn.Module` class whose `state_dict` has the\nnames and shapes of the network's axonal checkpoint: a safetensors checkpoint loads into it\nwith `load_state_dict`, and its state saves back as one that axonal loads (the file's\ndocstring shows how). `forward` gives the logits, `predict` applies the loss's link as\naxonal's `predict` does."
     )]
     Emit {
         /// The `.nn` file to compile.
@@ -59,6 +60,9 @@ enum Command {
         /// Write the code to this file instead of standard output.
         #[arg(long, short, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Write Python: a PyTorch `nn.Module` per network, with axonal's checkpoint names.
+        #[arg(long)]
+        torch: bool,
     },
     /// Print a Keras-style table per network: layers, output shapes, parameter counts.
     #[command(after_help = "Example:\n  axc summary models/spiral.nn")]
@@ -109,6 +113,24 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         network: Option<String>,
     },
+    /// Turn an ONNX model (from `torch.onnx.export`, or `axc export`) into a `.nn` source and
+    /// a safetensors checkpoint that loads into the network it compiles to.
+    #[command(
+        after_help = "Example:\n  axc import model.onnx -o models/model.nn --weights model.safetensors\n\nEvery operator must map onto a statement (Gemm/MatMul+Add, Conv, pooling, Flatten,\nBatchNormalization, LayerNormalization, the activations, Add/Sum/Concat for blocks, Dropout,\nIdentity, a final Softmax as the loss `softmax_ce`); otherwise nothing is written and every\nunsupported node is listed. A model axonal exported comes back as its source."
+    )]
+    Import {
+        /// The ONNX model to read.
+        file: PathBuf,
+        /// The `.nn` source to write.
+        #[arg(long, short, value_name = "FILE")]
+        out: PathBuf,
+        /// The checkpoint to write (safetensors, f32).
+        #[arg(long, value_name = "FILE")]
+        weights: PathBuf,
+        /// The network's name (default: the source file's name in CamelCase).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -131,7 +153,9 @@ fn main() -> ExitCode {
                     .is_ok();
             }
         }
-        Command::Emit { file, out } => ok = emit(&file, out.as_deref(), color).is_ok(),
+        Command::Emit { file, out, torch } => {
+            ok = emit(&file, out.as_deref(), torch, color).is_ok()
+        }
         Command::Summary { files } => {
             let mut tables = Vec::new();
             for file in &files {
@@ -154,6 +178,12 @@ fn main() -> ExitCode {
             out,
             network,
         } => ok = export(&file, &weights, &out, network.as_deref(), color).is_ok(),
+        Command::Import {
+            file,
+            out,
+            weights,
+            name,
+        } => ok = import(&file, &out, &weights, name.as_deref()).is_ok(),
         Command::Fmt { files, check } => {
             for file in &files {
                 ok &= fmt(file, check, color).is_ok();
@@ -203,10 +233,16 @@ fn report(diags: &[axonal_dsl::Diagnostic], file: &Path, source: &str, color: bo
     Reported
 }
 
-fn emit(file: &Path, out: Option<&Path>, color: bool) -> Result<(), Reported> {
+fn emit(file: &Path, out: Option<&Path>, torch: bool, color: bool) -> Result<(), Reported> {
     let source = read(file)?;
-    let code = axonal_dsl::emit(&source).map_err(|d| report(&d, file, &source, color))?;
-    let text = format!("{}{code}", axonal_dsl::build::header(&name(file)));
+    let text = if torch {
+        let program =
+            axonal_dsl::check_source(&source).map_err(|d| report(&d, file, &source, color))?;
+        axonal_dsl::torch::emit(&program, &name(file))
+    } else {
+        let code = axonal_dsl::emit(&source).map_err(|d| report(&d, file, &source, color))?;
+        format!("{}{code}", axonal_dsl::build::header(&name(file)))
+    };
     match out {
         Some(out) => write(out, &text),
         None => {
@@ -277,6 +313,73 @@ fn export(
         .map_err(|e| fail(format!("`{}`: {e}", weights.display())))?;
     axonal_dsl::files::replace(out, &model)
         .map_err(|e| fail(format!("cannot write `{}`: {e}", out.display())))
+}
+
+fn import(file: &Path, out: &Path, weights: &Path, name: Option<&str>) -> Result<(), Reported> {
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        Reported
+    };
+    let name = match name {
+        Some(name) => name.to_string(),
+        None => camel_case(out),
+    };
+    // Sized before it is read: a model is at most protobuf's 2 GiB.
+    let size = std::fs::metadata(file)
+        .map_err(|e| fail(format!("cannot read `{}`: {e}", file.display())))?
+        .len();
+    if size > axonal_dsl::onnx::import::MAX_BYTES {
+        return Err(fail(format!(
+            "`{}` has {size} bytes, more than an ONNX model can hold",
+            file.display()
+        )));
+    }
+    let bytes =
+        std::fs::read(file).map_err(|e| fail(format!("cannot read `{}`: {e}", file.display())))?;
+    let imported = axonal_dsl::onnx::import::import(&bytes, &name).map_err(|e| {
+        let problems: Vec<String> = e.0.iter().map(|p| format!("  {p}")).collect();
+        fail(format!(
+            "cannot import `{}`:\n{}",
+            file.display(),
+            problems.join("\n")
+        ))
+    })?;
+    let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = imported
+        .weights
+        .iter()
+        .map(|(name, shape, values)| {
+            let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            (name.clone(), shape.clone(), bytes)
+        })
+        .collect();
+    let views = tensors
+        .iter()
+        .map(|(name, shape, bytes)| {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
+                .map(|view| (name.as_str(), view))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(format!("cannot write the checkpoint: {e}")))?;
+    let checkpoint = safetensors::serialize(views, None)
+        .map_err(|e| fail(format!("cannot write the checkpoint: {e}")))?;
+    axonal_dsl::files::replace(weights, &checkpoint)
+        .map_err(|e| fail(format!("cannot write `{}`: {e}", weights.display())))?;
+    write(out, &imported.source)
+}
+
+/// `mnist_cnn.nn` → `MnistCnn`: a network name from a file name.
+fn camel_case(file: &Path) -> String {
+    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let name: String = stem
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w[..1].to_ascii_uppercase() + &w[1..])
+        .collect();
+    if name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        name
+    } else {
+        format!("Imported{name}")
+    }
 }
 
 fn fmt(file: &Path, check: bool, color: bool) -> Result<(), Reported> {

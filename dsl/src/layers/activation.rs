@@ -14,7 +14,7 @@ use crate::vocab::did_you_mean;
 use axonal_onnx::Graph;
 
 use super::{
-    spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random, Role, Sample, Strip,
+    spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random, Role, Sample, Strip, Torch,
 };
 
 /// An activation function's name.
@@ -264,7 +264,15 @@ impl LayerSpec for ActivationLayer {
     }
 
     fn onnx(&self, _io: Io<'_>, g: &mut Graph, key: &str, x: &str) -> String {
-        onnx(self.0, g, key, x)
+        match self.0 {
+            // Kept as a node, so that `axc import` gives the statement back.
+            Activation::Identity => g.node("Identity", &format!("{key}.identity"), &[x], vec![]),
+            a => onnx(a, g, key, x),
+        }
+    }
+
+    fn torch(&self, _io: Io<'_>) -> Torch {
+        Torch::function(torch(self.0, "{x}"))
     }
 
     fn strip_activation(&mut self, activation: Activation) -> Strip {
@@ -354,6 +362,36 @@ pub fn onnx(a: Activation, g: &mut Graph, base: &str, x: &str) -> String {
             // The checker gives softmax only vectors: `[batch, N]`.
             g.node(op, &name, &[x], vec![attr::int("axis", 1)])
         }
+    }
+}
+
+/// Activation `a` of the Python expression `x`, as PyTorch writes it (`F.relu(x)`; `x` itself
+/// for the identity). Each is the function the runtime's activation reproduces: `step` is
+/// `(x > 0)` as a float of `x`'s dtype (the name `x` must be a tensor of that dtype in scope,
+/// as `forward`'s argument is), softplus has PyTorch's default threshold 20, gelu is exact
+/// (erf) and gelu_tanh its tanh approximation, softmax and log_softmax work along dimension 1
+/// (the checker gives them vectors only).
+pub fn torch(a: Activation, x: &str) -> String {
+    use crate::torch::float;
+    match a {
+        Activation::Identity => x.to_string(),
+        Activation::Step => format!("({x} > 0).to(x.dtype)"),
+        Activation::Sigmoid => format!("torch.sigmoid({x})"),
+        Activation::Tanh => format!("torch.tanh({x})"),
+        Activation::Relu => format!("F.relu({x})"),
+        Activation::LeakyRelu(0.01) => format!("F.leaky_relu({x})"),
+        Activation::LeakyRelu(slope) => format!("F.leaky_relu({x}, {})", float(slope)),
+        Activation::Elu(1.0) => format!("F.elu({x})"),
+        Activation::Elu(alpha) => format!("F.elu({x}, {})", float(alpha)),
+        Activation::Selu => format!("F.selu({x})"),
+        Activation::Gelu => format!("F.gelu({x})"),
+        Activation::GeluTanh => format!("F.gelu({x}, approximate=\"tanh\")"),
+        Activation::Silu => format!("F.silu({x})"),
+        Activation::Softplus => format!("F.softplus({x})"),
+        Activation::Mish => format!("F.mish({x})"),
+        Activation::HardSigmoid => format!("F.hardsigmoid({x})"),
+        Activation::Softmax => format!("F.softmax({x}, dim=1)"),
+        Activation::LogSoftmax => format!("F.log_softmax({x}, dim=1)"),
     }
 }
 

@@ -10,7 +10,9 @@ use crate::ast::{Statement, Value};
 use crate::check::{positive_in_f32, Checker};
 use crate::codegen::{float, int};
 
-use super::{attr, spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random, Role, Sample};
+use super::{
+    attr, spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random, Role, Sample, Torch,
+};
 use crate::ir::Shape;
 
 /// The `batchnorm` statement.
@@ -176,6 +178,21 @@ impl LayerSpec for BatchNorm {
                 onnx_attr::float("momentum", 1.0 - self.momentum),
             ],
         )
+    }
+
+    /// `nn.BatchNorm1d(C)` after a vector or a `[C, L]` value, `nn.BatchNorm2d(C)` after a
+    /// `[C, H, W]` one, with `eps=` and `momentum=` when not PyTorch's defaults (which are the
+    /// language's: 1e-5 and 0.1, the same update of the running statistics).
+    fn torch(&self, io: Io<'_>) -> Torch {
+        let dims = if io.input.rank() == 3 { 2 } else { 1 };
+        let mut args = channels(io).to_string();
+        if self.eps != 1e-5 {
+            args += &format!(", eps={}", crate::torch::float(self.eps));
+        }
+        if self.momentum != 0.1 {
+            args += &format!(", momentum={}", crate::torch::float(self.momentum));
+        }
+        Torch::module(format!("nn.BatchNorm{dims}d({args})"))
     }
 
     spec_boilerplate!();

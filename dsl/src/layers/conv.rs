@@ -21,7 +21,7 @@ use super::dense::{affine_attrs, strip_final, trailing_activation, with_l2, Affi
 use super::window::{self, attr, attr_sizes, read_sizes, Sizes, Window};
 use super::{
     attr as attr_spec, sample_init, spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec,
-    Random, Role, Sample, Strip,
+    Random, Role, Sample, Strip, Torch,
 };
 
 /// The `conv2d` and `conv1d` statements.
@@ -460,6 +460,18 @@ impl LayerSpec for Conv {
         let b = g.weight(&format!("{key}.bias"), &[c_out]);
         let y = g.node("Conv", key, &[x, &w, &b], self.window.onnx_attrs(true));
         onnx_activation(self.activation, g, key, &y)
+    }
+
+    /// `nn.Conv2d(in, out, kernel, stride=…, padding=…, dilation=…)` (`nn.Conv1d` on
+    /// `[C, L]`), then the activation. `pad=same` is the padding it resolved to.
+    fn torch(&self, io: Io<'_>) -> Torch {
+        let (c_in, c_out) = (io.input.dims()[0], io.output.dims()[0]);
+        let conv = format!(
+            "nn.Conv{}d({c_in}, {c_out}, {})",
+            self.window.kernel.len(),
+            self.window.torch_args(false)
+        );
+        Torch::then(conv, self.activation)
     }
 
     spec_boilerplate!();

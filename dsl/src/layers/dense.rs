@@ -16,7 +16,7 @@ use super::activation::{
 };
 use super::{
     attr, plural, sample_init, spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random,
-    Role, Sample, Strip,
+    Role, Sample, Strip, Torch,
 };
 use axonal_onnx::Graph;
 
@@ -295,6 +295,12 @@ impl LayerSpec for Dense {
     fn onnx(&self, io: Io<'_>, g: &mut Graph, key: &str, x: &str) -> String {
         let y = gemm(g, key, x, io.input.size(), io.output.size());
         onnx_activation(self.activation, g, key, &y)
+    }
+
+    /// `nn.Linear(in, out)`, then the activation.
+    fn torch(&self, io: Io<'_>) -> Torch {
+        let linear = format!("nn.Linear({}, {})", io.input.size(), io.output.size());
+        Torch::then(linear, self.activation)
     }
 
     fn has_penalty(&self) -> bool {

@@ -9,7 +9,9 @@ use crate::check::{written, Checker};
 use crate::codegen::{float, int};
 use crate::diagnostic::{Code, Diagnostic};
 
-use super::{spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random, Role, Sample};
+use super::{
+    spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random, Role, Sample, Torch,
+};
 use crate::ir::Shape;
 
 /// The `dropout` statement.
@@ -121,6 +123,11 @@ impl LayerSpec for Dropout {
     fn onnx(&self, _io: Io<'_>, g: &mut Graph, key: &str, x: &str) -> String {
         let ratio = g.scalar(&format!("{key}.ratio"), self.rate);
         g.node("Dropout", key, &[x, &ratio], vec![])
+    }
+
+    /// `nn.Dropout(p)`: inverted dropout in training, nothing in eval mode.
+    fn torch(&self, _io: Io<'_>) -> Torch {
+        Torch::module(format!("nn.Dropout({})", crate::torch::float(self.rate)))
     }
 
     spec_boilerplate!();

@@ -11,7 +11,9 @@ use crate::ast::Statement;
 use crate::check::Checker;
 use crate::ir::Shape;
 
-use super::{spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random, Role, Sample};
+use super::{
+    spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random, Role, Sample, Torch,
+};
 
 /// The `flatten` statement.
 pub struct FlattenKind;
@@ -104,6 +106,11 @@ impl LayerSpec for Flatten {
             &[x],
             vec![axonal_onnx::attr::int("axis", 1)],
         )
+    }
+
+    /// `x.flatten(1)`: channels outermost, as axonal's rows.
+    fn torch(&self, _io: Io<'_>) -> Torch {
+        Torch::function("{x}.flatten(1)".to_string())
     }
 
     spec_boilerplate!();

@@ -10,7 +10,9 @@ use crate::check::{positive_in_f32, Checker};
 use crate::codegen::{float, int};
 use crate::ir::Shape;
 
-use super::{attr, spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random, Role, Sample};
+use super::{
+    attr, spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random, Role, Sample, Torch,
+};
 
 /// The `layernorm` statement.
 pub struct LayerNormKind;
@@ -131,6 +133,20 @@ impl LayerSpec for LayerNorm {
                 axonal_onnx::attr::float("epsilon", self.eps),
             ],
         )
+    }
+
+    /// `nn.LayerNorm(shape)` over the whole sample (its weight and bias of the sample's
+    /// shape), with `eps=` when not 1e-5.
+    fn torch(&self, io: Io<'_>) -> Torch {
+        let dims = io.input.dims();
+        let mut args = match dims {
+            [n] => n.to_string(),
+            _ => format!("{dims:?}"),
+        };
+        if self.eps != 1e-5 {
+            args += &format!(", eps={}", crate::torch::float(self.eps));
+        }
+        Torch::module(format!("nn.LayerNorm({args})"))
     }
 
     spec_boilerplate!();

@@ -12,7 +12,7 @@ use crate::ir::{Init, Shape};
 
 use super::{
     attr, sample_init, spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random, Role,
-    Sample,
+    Sample, Torch,
 };
 
 /// The `maxout` statement.
@@ -196,6 +196,16 @@ impl LayerSpec for Maxout {
             &[&pieces],
             vec![onnx_attr::ints("axes", &[2]), onnx_attr::int("keepdims", 0)],
         )
+    }
+
+    /// `nn.Linear(in, out·k)`, whose rows o·k … o·k + k − 1 are unit o's pieces, then the
+    /// maximum over each unit's pieces.
+    fn torch(&self, io: Io<'_>) -> Torch {
+        let (out, k) = (io.output.size(), self.k);
+        Torch {
+            module: Some(format!("nn.Linear({}, {})", io.input.size(), out * k)),
+            expr: format!("{{x}}.unflatten(1, ({out}, {k})).amax(2)"),
+        }
     }
 
     spec_boilerplate!();

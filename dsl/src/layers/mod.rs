@@ -141,6 +141,44 @@ pub struct Io<'a> {
     pub output: &'a Shape,
 }
 
+/// A layer as PyTorch code, [`LayerSpec::torch`]: Python text that `crate::torch` writes into
+/// a module's `__init__` and `forward`, with `torch`, `torch.nn as nn` and
+/// `torch.nn.functional as F` imported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Torch {
+    /// The module, as a constructor expression (`nn.Linear(784, 128)`), held under the layer's
+    /// key; `None` for a layer that is a function of its input only (`flatten`, `relu`).
+    pub module: Option<String>,
+    /// What the layer computes, a Python expression in which `{x}` stands for the module's
+    /// output, or for the layer's input without a module (`F.relu({x})`, `{x}.flatten(1)`);
+    /// `{x}` alone when the layer is its module. The name `x` itself is `forward`'s argument,
+    /// a tensor of the model's dtype (`({x} > 0).to(x.dtype)`).
+    pub expr: String,
+}
+
+impl Torch {
+    /// A module that is the whole layer.
+    pub fn module(module: String) -> Torch {
+        Torch {
+            module: Some(module),
+            expr: "{x}".to_string(),
+        }
+    }
+
+    /// A module followed by `activation` (nothing for the identity).
+    pub fn then(module: String, activation: Activation) -> Torch {
+        Torch {
+            module: Some(module),
+            expr: activation::torch(activation, "{x}"),
+        }
+    }
+
+    /// A function of the layer's input, without a module.
+    pub fn function(expr: String) -> Torch {
+        Torch { module: None, expr }
+    }
+}
+
 /// What a layer does with an activation the loss after it wants to fuse (see
 /// [`LayerSpec::strip_activation`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,6 +222,10 @@ pub trait LayerSpec: Debug + Send + Sync + Any {
     /// with the layer's weights declared under its checkpoint key (`key.weight`); returns the
     /// name of the output value. See `crate::onnx`.
     fn onnx(&self, io: Io<'_>, g: &mut Graph, key: &str, x: &str) -> String;
+    /// What the layer is in PyTorch: the module the network holds under the layer's key (its
+    /// parameters and buffers then have the checkpoint's names and shapes) and what `forward`
+    /// computes with it, as Python text. See `crate::torch`.
+    fn torch(&self, io: Io<'_>) -> Torch;
     /// Whether the layer adds a penalty to the loss (its field has `penalty()`).
     fn has_penalty(&self) -> bool {
         false

@@ -17,7 +17,7 @@ use crate::Diagnostic;
 use super::window::{self, attr, attr_sizes, read_sizes, Sizes, Window};
 use super::{
     attr as attr_spec, spec_boilerplate, AttrSpec, Checked, Io, Kind, LayerSpec, Random, Role,
-    Sample,
+    Sample, Torch,
 };
 
 /// The `maxpool` statement.
@@ -407,6 +407,51 @@ impl LayerSpec for Pool {
         }
     }
 
+    /// `nn.MaxPool2d`/`nn.AvgPool2d` (`1d` on `[C, L]`) with the same window, stride and
+    /// padding, and `count_include_pad=False` when so. PyTorch's max pooling takes at most
+    /// half the kernel of padding, dilation aside, where the language allows half the dilated
+    /// window: beyond it the padding is written out as −∞ (`nn.ConstantPad2d`), which a
+    /// maximum ignores as the runtime's padding, before a pooling without padding.
+    fn torch(&self, io: Io<'_>) -> Torch {
+        let d = io.input.rank() - 1;
+        let w = &self.window;
+        match self.op {
+            PoolOp::Max if w.pad.iter().zip(&w.kernel).any(|(&p, &k)| p > k / 2) => {
+                // ConstantPadNd takes one size for every side, or (left, right) of the last
+                // axis first.
+                let sides = if w.pad.windows(2).all(|p| p[0] == p[1]) {
+                    w.pad[0].to_string()
+                } else {
+                    let sides: Vec<String> = w
+                        .pad
+                        .iter()
+                        .rev()
+                        .flat_map(|p| [p, p])
+                        .map(usize::to_string)
+                        .collect();
+                    format!("({})", sides.join(", "))
+                };
+                let unpadded = Window {
+                    pad: vec![0; w.pad.len()],
+                    ..w.clone()
+                };
+                Torch::module(format!(
+                    "nn.Sequential(nn.ConstantPad{d}d({sides}, float(\"-inf\")), nn.MaxPool{d}d({}))",
+                    unpadded.torch_args(true)
+                ))
+            }
+            PoolOp::Max => Torch::module(format!("nn.MaxPool{d}d({})", w.torch_args(true))),
+            PoolOp::Avg { count_include_pad } => {
+                let exclude = if count_include_pad {
+                    ""
+                } else {
+                    ", count_include_pad=False"
+                };
+                Torch::module(format!("nn.AvgPool{d}d({}{exclude})", w.torch_args(true)))
+            }
+        }
+    }
+
     spec_boilerplate!();
 }
 
@@ -506,6 +551,14 @@ impl LayerSpec for GlobalAvgPool {
     fn onnx(&self, _io: Io<'_>, g: &mut Graph, key: &str, x: &str) -> String {
         let pooled = g.node("GlobalAveragePool", key, &[x], vec![]);
         g.node("Flatten", key, &[&pooled], vec![onnx_attr::int("axis", 1)])
+    }
+
+    /// The mean over the positions: `x.mean((2, 3))` of an image, `x.mean(2)` of a sequence.
+    fn torch(&self, io: Io<'_>) -> Torch {
+        Torch::function(match io.input.rank() {
+            3 => "{x}.mean((2, 3))".to_string(),
+            _ => "{x}.mean(2)".to_string(),
+        })
     }
 
     spec_boilerplate!();

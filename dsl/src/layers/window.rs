@@ -150,6 +150,29 @@ impl Window {
         attrs
     }
 
+    /// The window as the arguments of a PyTorch convolution or pooling module: the kernel,
+    /// then `stride=`, `padding=` and `dilation=` where they are not PyTorch's defaults (a
+    /// stride of 1 for a convolution, of the kernel for a pooling): `3, padding=1`,
+    /// `(5, 3), stride=(2, 1)`.
+    pub fn torch_args(&self, pool: bool) -> String {
+        let mut args = torch_sizes(&self.kernel);
+        let default_stride = if pool {
+            self.kernel.clone()
+        } else {
+            vec![1; self.kernel.len()]
+        };
+        if self.stride != default_stride {
+            args += &format!(", stride={}", torch_sizes(&self.stride));
+        }
+        if self.pad.iter().any(|&p| p != 0) {
+            args += &format!(", padding={}", torch_sizes(&self.pad));
+        }
+        if self.dilation.iter().any(|&d| d != 1) {
+            args += &format!(", dilation={}", torch_sizes(&self.dilation));
+        }
+        args
+    }
+
     /// Output size of each axis for an input of `input`, by PyTorch's rule
     /// `⌊(in + 2·pad − dilation·(kernel − 1) − 1) / stride⌋ + 1`; `None` for an axis the
     /// window does not fit.
@@ -297,6 +320,16 @@ impl Window {
             out += &format!(" dilation={}", text(&self.dilation));
         }
         out
+    }
+}
+
+/// Sizes as PyTorch takes them: `3` for the same on every axis, `(5, 3)` per axis.
+pub fn torch_sizes(values: &[usize]) -> String {
+    if values.windows(2).all(|w| w[0] == w[1]) && !values.is_empty() {
+        values[0].to_string()
+    } else {
+        let values: Vec<String> = values.iter().map(usize::to_string).collect();
+        format!("({})", values.join(", "))
     }
 }
 
