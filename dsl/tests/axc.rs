@@ -509,7 +509,9 @@ fn sources_are_regular_files_of_bounded_size() {
 
 #[test]
 fn every_subcommand_has_help_with_an_example() {
-    for sub in ["check", "emit", "summary", "graph", "fmt", "export"] {
+    for sub in [
+        "check", "emit", "summary", "graph", "fmt", "export", "import",
+    ] {
         let (code, out, err) = axc(&[sub, "--help"]);
         assert_eq!(code, 0, "{sub}: {err}");
         assert!(out.contains("Usage: axc"), "{sub}: {out}");
@@ -524,7 +526,9 @@ fn every_subcommand_has_help_with_an_example() {
     }
     let (code, out, _) = axc(&["--help"]);
     assert_eq!(code, 0);
-    for sub in ["check", "emit", "summary", "graph", "fmt", "export"] {
+    for sub in [
+        "check", "emit", "summary", "graph", "fmt", "export", "import",
+    ] {
         assert!(out.contains(sub), "{out}");
     }
     let (code, _, err) = axc(&["emit"]);
@@ -644,4 +648,74 @@ fn export_writes_onnx_with_the_checkpoint_and_refuses_one_that_does_not_fit() {
     ]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("cannot read `/nonexistent`"), "{err}");
+}
+
+#[test]
+fn import_writes_a_source_and_a_checkpoint_or_nothing() {
+    let dir = scratch("import");
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/onnx");
+    let model = format!("{fixtures}/torch_cnn.onnx");
+    let (source, weights) = (dir.join("torch_cnn.nn"), dir.join("cnn.safetensors"));
+    let (s, w) = (source.to_str().unwrap(), weights.to_str().unwrap());
+    let (code, _, err) = axc(&["import", &model, "-o", s, "--weights", w]);
+    assert_eq!(code, 0, "{err}");
+    // The name comes from the source file's name.
+    let text = std::fs::read_to_string(&source).unwrap();
+    let want = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/models/torch_cnn.nn"
+    ))
+    .unwrap();
+    assert_eq!(text, want);
+    let bytes = std::fs::read(&weights).unwrap();
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut names = tensors.names();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "conv2d0.bias",
+            "conv2d0.weight",
+            "conv2d2.bias",
+            "conv2d2.weight",
+            "dense5.bias",
+            "dense5.weight",
+            "dense6.bias",
+            "dense6.weight"
+        ]
+    );
+    let (code, _, err) = axc(&[
+        "import",
+        &model,
+        "-o",
+        s,
+        "--weights",
+        w,
+        "--name",
+        "Lenetish",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read_to_string(&source)
+        .unwrap()
+        .starts_with("Lenetish {"));
+
+    // A broken model: an error, and neither file written.
+    let broken = dir.join("broken.onnx");
+    let full = std::fs::read(&model).unwrap();
+    std::fs::write(&broken, &full[..full.len() / 2]).unwrap();
+    let (source, weights) = (dir.join("broken.nn"), dir.join("broken.safetensors"));
+    let (code, _, err) = axc(&[
+        "import",
+        broken.to_str().unwrap(),
+        "-o",
+        source.to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot import"), "{err}");
+    assert!(!source.exists() && !weights.exists());
+    let (code, _, err) = axc(&["import", "/nonexistent.onnx", "-o", s, "--weights", w]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot read `/nonexistent.onnx`"), "{err}");
 }

@@ -1,7 +1,8 @@
-//! `axc import` on models PyTorch exported (`fixtures/onnx/make.py`, `torch.onnx.export`,
-//! opset 17): the import gives exactly the sources in `tests/models/torch_*.nn` (compiled by
-//! `tests/build.rs`), and those networks, with the imported weights loaded from a safetensors
-//! checkpoint as `axc import` writes it, predict what PyTorch predicted, to 1e-5 (f32).
+//! `axc import` on models PyTorch exported (`fixtures/onnx/make.py`, `torch.onnx.export`: the
+//! TorchScript exporter at opset 17, and the default dynamo exporter at opset 18): both give
+//! exactly the sources in `tests/models/torch_*.nn` (compiled by `tests/build.rs`), and those
+//! networks, with the imported weights loaded from a safetensors checkpoint as `axc import`
+//! writes it, predict what PyTorch predicted, to 1e-5 (f32).
 
 use std::path::Path;
 
@@ -27,11 +28,17 @@ fn numbers(json: &str, key: &str) -> Vec<f64> {
         .collect()
 }
 
-/// Imports `fixtures/onnx/NAME.onnx` as network `net_name`, checks the source against
+/// Imports `fixtures/onnx/NAME.onnx` and `NAME_dynamo.onnx` as network `net_name`.
+fn check<M: Model<f32>>(name: &str, net_name: &str, net: impl Fn() -> M) {
+    check_file(name, name, net_name, net());
+    check_file(name, &format!("{name}_dynamo"), net_name, net());
+}
+
+/// Imports `fixtures/onnx/FILE.onnx` as network `net_name`, checks the source against
 /// `tests/models/NAME.nn`, loads the weights into `net` (through a checkpoint file) and
-/// compares `predict` with PyTorch's output.
-fn check<M: Model<f32>>(name: &str, net_name: &str, mut net: M) {
-    let bytes = std::fs::read(workspace().join(format!("fixtures/onnx/{name}.onnx"))).unwrap();
+/// compares `predict` with PyTorch's output (`NAME.json`).
+fn check_file<M: Model<f32>>(name: &str, file: &str, net_name: &str, mut net: M) {
+    let bytes = std::fs::read(workspace().join(format!("fixtures/onnx/{file}.onnx"))).unwrap();
     let imported = axonal_dsl::onnx::import::import(&bytes, net_name)
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     let committed =
@@ -77,21 +84,23 @@ fn check<M: Model<f32>>(name: &str, net_name: &str, mut net: M) {
         .zip(&want)
         .map(|(&a, &b)| (f64::from(a) - b).abs() / (1.0 + b.abs()))
         .fold(0.0, f64::max);
-    eprintln!("{name}: imported network agrees with PyTorch to {worst:.2e} (scaled)");
-    assert!(worst < 1e-5, "{name}: worst scaled difference {worst:e}");
+    eprintln!("{file}: imported network agrees with PyTorch to {worst:.2e} (scaled)");
+    assert!(worst < 1e-5, "{file}: worst scaled difference {worst:e}");
 }
 
 #[test]
 fn a_pytorch_cnn_imports_and_predicts_what_pytorch_predicted() {
-    check("torch_cnn", "TorchCnn", TorchCnn::<f32>::seeded(0));
+    check("torch_cnn", "TorchCnn", || TorchCnn::<f32>::seeded(0));
 }
 
 #[test]
 fn a_pytorch_resnet_imports_and_predicts_what_pytorch_predicted() {
-    check("torch_resnet", "TorchResnet", TorchResnet::<f32>::seeded(0));
+    check("torch_resnet", "TorchResnet", || {
+        TorchResnet::<f32>::seeded(0)
+    });
 }
 
 #[test]
 fn a_pytorch_mlp_with_every_activation_form_imports_and_predicts_the_same() {
-    check("torch_mlp", "TorchMlp", TorchMlp::<f32>::seeded(0));
+    check("torch_mlp", "TorchMlp", || TorchMlp::<f32>::seeded(0));
 }

@@ -87,6 +87,10 @@ const SUPPORTED: &[&str] = &[
     "Greater",
     "Cast",
     "ReduceMax",
+    "ReduceMean",
+    "Where",
+    "Mish",
+    "Gelu",
     "Constant",
 ];
 
@@ -413,12 +417,17 @@ impl<'a> Reader<'a> {
     fn new(graph: &'a axonal_onnx::proto::GraphProto, own: bool) -> Result<Self, ImportError> {
         let mut problems = Vec::new();
         let mut consts = HashMap::new();
+        // Tensors that could not be read still count as defined: their problem is said once.
+        let mut unreadable = Vec::new();
         for t in &graph.initializer {
             match tensor(t) {
                 Ok(v) => {
                     consts.insert(t.name.clone(), v);
                 }
-                Err(e) => problems.push(e),
+                Err(e) => {
+                    problems.push(e);
+                    unreadable.push(t.name.clone());
+                }
             }
         }
         let inputs: Vec<_> = graph
@@ -440,7 +449,7 @@ impl<'a> Reader<'a> {
         };
         let input_shape = sample_shape(input)?;
         // Definitions in order: every value read must be defined before (no cycles).
-        let mut defined: HashSet<String> = consts.keys().cloned().collect();
+        let mut defined: HashSet<String> = consts.keys().cloned().chain(unreadable).collect();
         defined.insert(input.name.clone());
         let mut consumers: HashMap<String, Vec<usize>> = HashMap::new();
         let mut constant_nodes = Vec::new();
@@ -882,9 +891,25 @@ impl<'a> Reader<'a> {
                 let spatial = window.output(&shape[1..]).ok_or_else(|| here("its window does not fit the input".into()))?;
                 (layer(keyword, text, vec![]), [vec![shape[0]], spatial].concat())
             }
-            "GlobalAveragePool" => {
+            "GlobalAveragePool" | "ReduceMean" => {
                 if shape.len() < 2 {
                     return Err(here(format!("it pools a value of shape {shape:?}, which has no positions")));
+                }
+                if node.op_type == "ReduceMean" {
+                    // The mean over every position (PyTorch's dynamo exporter writes
+                    // adaptive_avg_pool2d(x, 1) so): axes 2.. (or −1, −2, …).
+                    let rank = shape.len() as i64 + 1;
+                    let axes: Vec<i64> = match node.input.get(1).filter(|s| !s.is_empty()) {
+                        Some(a) => self.consts.get(a).map(|t| t.ints.clone()).unwrap_or_default(),
+                        None => attr(node, "axes").map(|a| a.ints.clone()).unwrap_or_default(),
+                    };
+                    let mut axes: Vec<i64> = axes.iter().map(|&a| if a < 0 { a + rank } else { a }).collect();
+                    axes.sort_unstable();
+                    if axes != (2..rank).collect::<Vec<i64>>() {
+                        return Err(here(format!(
+                            "a mean over axes {axes:?}; only the mean over every position (axes 2..) has a statement (`global_avgpool`)"
+                        )));
+                    }
                 }
                 // The language's global_avgpool gives [C]: the Flatten after it is part of it.
                 if let Some(f) = self.only_reader(&out).filter(|&f| self.flattens(f)) {
@@ -1249,6 +1274,23 @@ impl<'a> Reader<'a> {
                 out(last)?,
             ))
         };
+        // 0.5 · x · t from t (the value `tv`): (x · t) · 0.5, or x · (t · 0.5) (PyTorch's
+        // dynamo exporter); the two Mul nodes, the last one last.
+        let half_x = |tv: &str| -> Option<(usize, usize)> {
+            if let Some(&m1) = readers
+                .iter()
+                .find(|&&m| node(m).op_type == "Mul" && reads(m, v, tv))
+            {
+                let m2 = only(&out(m1)?, "Mul").filter(|&m| scalar_input(m, 0.5))?;
+                return Some((m1, m2));
+            }
+            let h = only(tv, "Mul").filter(|&h| scalar_input(h, 0.5))?;
+            let hv = out(h)?;
+            let m = *readers
+                .iter()
+                .find(|&&m| node(m).op_type == "Mul" && reads(m, v, &hv))?;
+            Some((h, m))
+        };
         {
             let n = node(r);
             match n.op_type.as_str() {
@@ -1263,6 +1305,27 @@ impl<'a> Reader<'a> {
                             return make("silu", r, vec![r, m], m);
                         }
                     }
+                }
+                // softplus with PyTorch's threshold: Where(x > 20, x, Softplus(x))
+                "Softplus"
+                    if readers.iter().any(|&g| {
+                        node(g).op_type == "Greater"
+                            && node(g).input[0] == v
+                            && scalar_input(g, 20.0)
+                    }) =>
+                {
+                    let g = *readers.iter().find(|&&g| node(g).op_type == "Greater")?;
+                    let (gv, sv) = (out(g)?, out(r)?);
+                    let w = only(&sv, "Where")?;
+                    let wn = node(w);
+                    if wn.input.len() != 3
+                        || wn.input[0] != gv
+                        || wn.input[1] != v
+                        || wn.input[2] != sv
+                    {
+                        return None;
+                    }
+                    return make("softplus", r, vec![r, g, w], w);
                 }
                 // mish: x · Tanh(Softplus(x))
                 "Softplus" => {
@@ -1281,11 +1344,7 @@ impl<'a> Reader<'a> {
                 "Div" if scalar_input(r, std::f64::consts::SQRT_2) && n.input[0] == v => {
                     let e = only(&out(r)?, "Erf")?;
                     let a = only(&out(e)?, "Add").filter(|&a| scalar_input(a, 1.0))?;
-                    let av = out(a)?;
-                    let m1 = *readers
-                        .iter()
-                        .find(|&&m| node(m).op_type == "Mul" && reads(m, v, &av))?;
-                    let m2 = only(&out(m1)?, "Mul").filter(|&m| scalar_input(m, 0.5))?;
+                    let (m1, m2) = half_x(&out(a)?)?;
                     return make("gelu", r, vec![r, e, a, m1, m2], m2);
                 }
                 // gelu_tanh, as export writes it: x·x·x·κ + x, ·β, Tanh, +1, ·x, ·0.5
@@ -1300,11 +1359,7 @@ impl<'a> Reader<'a> {
                         .filter(|&b| scalar_input(b, (2.0 / std::f64::consts::PI).sqrt()))?;
                     let t = only(&out(b)?, "Tanh")?;
                     let a = only(&out(t)?, "Add").filter(|&a| scalar_input(a, 1.0))?;
-                    let av = out(a)?;
-                    let m1 = *readers
-                        .iter()
-                        .find(|&&m| node(m).op_type == "Mul" && reads(m, v, &av))?;
-                    let m2 = only(&out(m1)?, "Mul").filter(|&m| scalar_input(m, 0.5))?;
+                    let (m1, m2) = half_x(&out(a)?)?;
                     if !readers.contains(&x3) && !node(x3).input.iter().any(|s| s == v) {
                         return None;
                     }
@@ -1532,6 +1587,12 @@ fn single_activation(node: &NodeProto) -> Option<String> {
         "Sigmoid" => "sigmoid".into(),
         "Tanh" => "tanh".into(),
         "Softplus" => "softplus".into(),
+        "Mish" => "mish".into(),
+        "Gelu" => match attr(node, "approximate").map(|a| a.s.as_slice()) {
+            None | Some(b"none") => "gelu".into(),
+            Some(b"tanh") => "gelu_tanh".into(),
+            Some(_) => return None,
+        },
         "Softmax" => "softmax".into(),
         "LogSoftmax" => "log_softmax".into(),
         "Selu" => {
