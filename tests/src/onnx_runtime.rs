@@ -88,8 +88,8 @@ impl Cases {
         );
     }
 
-    /// As [`Cases::close`], but ONNX Runtime must only give the same argmax on `agree` of the
-    /// rows (a classifier on a whole test set).
+    /// As [`Cases::close`] with `tol` 1e-5, and ONNX Runtime must also give the same argmax
+    /// on `agree` of the rows (a classifier on a whole test set).
     pub fn argmax<M: Model<f32>>(
         &mut self,
         name: &str,
@@ -103,7 +103,7 @@ impl Cases {
             net,
             output_shape,
             x,
-            format!("\"mode\": \"argmax\", \"agree\": {agree}"),
+            format!("\"mode\": \"argmax\", \"agree\": {agree}, \"tol\": 1e-5"),
         );
     }
 

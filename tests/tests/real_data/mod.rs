@@ -81,7 +81,8 @@ pub fn assert_loss_falls(history: &History) {
 }
 
 /// Exports the trained `net` to ONNX and runs it on the whole `test` set in ONNX Runtime,
-/// which must give the same class as `predict` on at least 99.99% of the images (skipped
+/// which must agree with `predict` to 1e-5 and give the same class on at least 99.99% of the
+/// images (skipped
 /// with a note without the ONNX Python on a developer's machine; see
 /// `axonal_tests::onnx_runtime`).
 #[allow(dead_code)] // each test binary compiles this module; not all of them export
