@@ -15,6 +15,10 @@ predictions.json. The script rebuilds each network below (the first two as nn.Se
 checks that PyTorch predicts the same probabilities. With `--dir DIR` it reads the files
 from DIR instead of running cargo. It exits with status 1 if anything differs.
 
+`axc emit --torch model.nn` writes these modules for any network (see the README, "When one
+machine is not enough"); this script keeps its hand-written ones as an independent check of
+the names.
+
 How to load any axonal checkpoint into PyTorch, as done here:
 
 - Build an nn.Sequential from an OrderedDict whose keys are the layer labels of the network
