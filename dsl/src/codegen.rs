@@ -8,7 +8,7 @@
 //! need_input_grad)` in reverse. Generated code names the runtime only by absolute path
 //! (`::axonal::…`).
 
-mod blocks;
+pub(crate) mod blocks;
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;

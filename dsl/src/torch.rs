@@ -31,6 +31,7 @@
 
 use std::collections::HashSet;
 
+use crate::codegen::blocks::camel;
 use crate::ir::{Activation, Block, BlockKind, Network, Node, Part, Program, Shape};
 use crate::layers::activation;
 
@@ -560,19 +561,6 @@ fn tuple(dims: &[usize]) -> String {
             format!("({})", dims.join(", "))
         }
     }
-}
-
-/// `stage_1` → `Stage1`, as the generated Rust names its block structs.
-fn camel(name: &str) -> String {
-    name.split('_')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut c = p.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
 }
 
 /// How `self`'s submodule `key` is written: `self.fc1`, or `self._modules["train"]` for a key

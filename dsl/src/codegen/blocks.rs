@@ -45,8 +45,8 @@ impl Names {
     }
 }
 
-/// `stage_1` → `Stage1`.
-fn camel(name: &str) -> String {
+/// `stage_1` → `Stage1`: how a block's struct (and its PyTorch class) is named.
+pub(crate) fn camel(name: &str) -> String {
     name.split('_')
         .filter(|p| !p.is_empty())
         .map(|p| {
