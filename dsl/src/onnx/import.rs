@@ -19,6 +19,7 @@ use std::collections::{HashMap, HashSet};
 use axonal_onnx::proto::{data_type, AttributeProto, ModelProto, NodeProto, TensorProto};
 
 use crate::ir::Network;
+use crate::layers::window::{text, Window};
 
 /// The largest model file read: protobuf's limit of 2 GiB.
 pub const MAX_BYTES: u64 = 2 << 30;
@@ -857,14 +858,18 @@ impl<'a> Reader<'a> {
                 if w.dims[1] != shape[0] {
                     return Err(here(format!("its weight takes {} channels, the value has {}", w.dims[1], shape[0])));
                 }
-                let window = Window::of(node, &w.dims[2..], true).map_err(here)?;
+                let window = window(node, &w.dims[2..], true).map_err(here)?;
                 let c_out = w.dims[0];
                 let bias = match node.input.get(2).filter(|s| !s.is_empty()) {
                     Some(_) => self.const_input(node, 2).map_err(here)?,
                     None => zeros(c_out),
                 };
                 let keyword = if axes == 2 { "conv2d" } else { "conv1d" };
-                let text = format!("{keyword} {c_out} {}", window.conv_text());
+                let text = format!(
+                    "{keyword} {c_out} k={}{}",
+                    text(&window.kernel),
+                    window.attrs_text(false)
+                );
                 let spatial = window.output(&shape[1..]).ok_or_else(|| here("its window does not fit the input".into()))?;
                 (layer(keyword, text, vec![w, bias]), [vec![c_out], spatial].concat())
             }
@@ -878,9 +883,13 @@ impl<'a> Reader<'a> {
                     return Err(here("ceil_mode=1 has no statement in the language (PyTorch's default is 0)".into()));
                 }
                 let max = node.op_type == "MaxPool";
-                let window = Window::of(node, &kernel, max).map_err(here)?;
+                let window = window(node, &kernel, max).map_err(here)?;
                 let keyword = if max { "maxpool" } else { "avgpool" };
-                let mut text = format!("{keyword} {}", window.pool_text());
+                let mut text = format!(
+                    "{keyword} {}{}",
+                    text(&window.kernel),
+                    window.attrs_text(true)
+                );
                 // Without padding it changes nothing: said only as a model axonal wrote says it.
                 if !max
                     && int_attr(node, "count_include_pad").unwrap_or(0) == 0
@@ -1433,103 +1442,50 @@ fn sample_shape(input: &axonal_onnx::proto::ValueInfoProto) -> Result<Vec<usize>
         .collect()
 }
 
-/// A window's sizes read from a node's attributes.
-struct Window {
-    kernel: Vec<usize>,
-    stride: Vec<usize>,
-    pad: Vec<usize>,
-    dilation: Vec<usize>,
-}
-
-impl Window {
-    fn of(node: &NodeProto, kernel: &[usize], dilations: bool) -> Result<Window, String> {
-        let axes = kernel.len();
-        if let Some(a) = node.attribute.iter().find(|a| a.name == "auto_pad") {
-            let pad = String::from_utf8_lossy(&a.s);
-            if pad != "NOTSET" && pad != "VALID" {
-                return Err(format!("auto_pad={pad}; write the padding out (pads)"));
-            }
-        }
-        let per_axis = |name: &str, default: usize| -> Result<Vec<usize>, String> {
-            match ints_attr(node, name) {
-                None => Ok(vec![default; axes]),
-                Some(v) if v.len() == axes && v.iter().all(|&x| x >= 1) => Ok(v),
-                Some(v) => Err(format!("{name} {v:?} for a {axes}-d window")),
-            }
-        };
-        let stride = per_axis("strides", 1)?;
-        let dilation = per_axis("dilations", 1)?;
-        if !dilations && dilation.iter().any(|&d| d != 1) {
-            return Err("a dilated average pooling has no statement in the language".into());
-        }
-        let pad = match ints_attr(node, "pads") {
-            None => vec![0; axes],
-            Some(p) if p.len() == 2 * axes => {
-                if p[..axes] != p[axes..] {
-                    return Err(format!(
-                        "pads {p:?} differ at the two ends; the language pads both ends alike"
-                    ));
-                }
-                p[..axes].to_vec()
-            }
-            Some(p) => return Err(format!("pads {p:?} for a {axes}-d window")),
-        };
-        Ok(Window {
-            kernel: kernel.to_vec(),
-            stride,
-            pad,
-            dilation,
-        })
+/// A node's window (`kernel` from its weight or `kernel_shape`; strides, pads and dilations
+/// from its attributes) as the language's [`Window`], which gives the output's size and the
+/// statement's attributes (`attrs_text`).
+fn window(node: &NodeProto, kernel: &[usize], dilations: bool) -> Result<Window, String> {
+    let axes = kernel.len();
+    if kernel.contains(&0) {
+        return Err(format!("a window of size {kernel:?}"));
     }
-
-    /// The output's spatial sizes for `input`, PyTorch's (and ONNX's floor) rule.
-    fn output(&self, input: &[usize]) -> Option<Vec<usize>> {
-        (0..self.kernel.len())
-            .map(|a| {
-                let span = self.dilation[a]
-                    .checked_mul(self.kernel[a].checked_sub(1)?)?
-                    .checked_add(1)?;
-                let padded = input.get(a)?.checked_add(self.pad[a].checked_mul(2)?)?;
-                Some(padded.checked_sub(span)? / self.stride[a] + 1)
-            })
-            .collect()
+    if let Some(a) = node.attribute.iter().find(|a| a.name == "auto_pad") {
+        let pad = String::from_utf8_lossy(&a.s);
+        if pad != "NOTSET" && pad != "VALID" {
+            return Err(format!("auto_pad={pad}; write the padding out (pads)"));
+        }
     }
-
-    fn conv_text(&self) -> String {
-        let mut text = format!("k={}", sizes(&self.kernel));
-        for (name, v, default) in [
-            ("stride", &self.stride, 1),
-            ("pad", &self.pad, 0),
-            ("dilation", &self.dilation, 1),
-        ] {
-            if v.iter().any(|&x| x != default) {
-                text += &format!(" {name}={}", sizes(v));
+    let per_axis = |name: &str, default: usize| -> Result<Vec<usize>, String> {
+        match ints_attr(node, name) {
+            None => Ok(vec![default; axes]),
+            Some(v) if v.len() == axes && v.iter().all(|&x| x >= 1) => Ok(v),
+            Some(v) => Err(format!("{name} {v:?} for a {axes}-d window")),
+        }
+    };
+    let stride = per_axis("strides", 1)?;
+    let dilation = per_axis("dilations", 1)?;
+    if !dilations && dilation.iter().any(|&d| d != 1) {
+        return Err("a dilated average pooling has no statement in the language".into());
+    }
+    let pad = match ints_attr(node, "pads") {
+        None => vec![0; axes],
+        Some(p) if p.len() == 2 * axes => {
+            if p[..axes] != p[axes..] {
+                return Err(format!(
+                    "pads {p:?} differ at the two ends; the language pads both ends alike"
+                ));
             }
+            p[..axes].to_vec()
         }
-        text
-    }
-
-    fn pool_text(&self) -> String {
-        let mut text = sizes(&self.kernel);
-        if self.stride != self.kernel {
-            text += &format!(" stride={}", sizes(&self.stride));
-        }
-        for (name, v, default) in [("pad", &self.pad, 0), ("dilation", &self.dilation, 1)] {
-            if v.iter().any(|&x| x != default) {
-                text += &format!(" {name}={}", sizes(v));
-            }
-        }
-        text
-    }
-}
-
-/// `3` when every axis has it, else `5x3`.
-fn sizes(v: &[usize]) -> String {
-    if v.iter().all(|&x| x == v[0]) {
-        v[0].to_string()
-    } else {
-        v.iter().map(usize::to_string).collect::<Vec<_>>().join("x")
-    }
+        Some(p) => return Err(format!("pads {p:?} for a {axes}-d window")),
+    };
+    Ok(Window {
+        kernel: kernel.to_vec(),
+        stride,
+        pad,
+        dilation,
+    })
 }
 
 fn zeros(n: usize) -> Tensor {
